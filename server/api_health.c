@@ -1,0 +1,63 @@
+/* api_health: GET /healthz and GET /metrics. /healthz runs a real query, so it turns 503 as
+ * soon as the database cannot answer, not when a connection happens to notice. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "server/api.h"
+#include "server/db.h"
+#include "server/http.h"
+#include "server/server.h"
+
+static void health_done(void *data, int rc, const struct db_result *r) {
+  struct http_req *req = data;
+  cJSON *body = cJSON_CreateObject();
+  cJSON_AddStringToObject(body, "status", rc == 0 ? "ok" : "unavailable");
+  cJSON_AddStringToObject(body, "version", FLOWD_VERSION);
+  cJSON_AddStringToObject(body, "db", rc == 0 ? "up" : "down");
+  if (rc)
+    http_add_header(req, "Retry-After", "1");
+  http_reply_json(req, rc == 0 ? 200 : 503, body);
+}
+
+void api_healthz(struct http_req *req) {
+  db_query(req->srv->db, "healthz", "SELECT 1", 0, NULL, health_done, req);
+}
+
+void api_metrics(struct http_req *req) {
+  struct server *srv = req->srv;
+  char *http = http_metrics_text();
+  char head[2048];
+  snprintf(head, sizeof head,
+           "# HELP flowd_uptime_seconds Seconds since this flowd started.\n"
+           "# TYPE flowd_uptime_seconds gauge\nflowd_uptime_seconds %.3f\n"
+           "# HELP flowd_db_connections Database connections by state.\n"
+           "# TYPE flowd_db_connections gauge\n"
+           "flowd_db_connections{state=\"up\"} %d\nflowd_db_connections{state=\"down\"} %d\n"
+           "# HELP flowd_db_batches_total Database batches by outcome.\n"
+           "# TYPE flowd_db_batches_total counter\n"
+           "flowd_db_batches_total{outcome=\"ok\"} %llu\n"
+           "flowd_db_batches_total{outcome=\"error\"} %llu\n"
+           "# HELP flowd_loop_lag_seconds How late the loop ran a timer, last and max.\n"
+           "# TYPE flowd_loop_lag_seconds gauge\n"
+           "flowd_loop_lag_seconds %.6f\nflowd_loop_lag_max_seconds %.6f\n"
+           "# HELP flowd_schema_version Database schema version.\n"
+           "# TYPE flowd_schema_version gauge\nflowd_schema_version %d\n",
+           (uv_now(srv->loop) - srv->started_ms) / 1000.0, db_connections_up(srv->db),
+           db_connections_total(srv->db) - db_connections_up(srv->db),
+           db_batches_done(srv->db), db_batches_failed(srv->db), srv->loop_lag_s,
+           srv->loop_lag_max_s, srv->schema_version);
+  size_t hl = strlen(head), ml = http ? strlen(http) : 0;
+  char *all = malloc(hl + ml + 1);
+  if (!all) {
+    free(http);
+    http_error(req, 500, "internal", "out of memory", NULL);
+    return;
+  }
+  memcpy(all, head, hl);
+  if (http)
+    memcpy(all + hl, http, ml);
+  all[hl + ml] = '\0';
+  http_reply(req, 200, "text/plain; version=0.0.4", all, hl + ml);
+  free(all);
+  free(http);
+}
