@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/db.h"
 #include "server/http.h"
 #include "server/server.h"
@@ -24,6 +25,8 @@ void api_healthz(struct http_req *req) {
 }
 
 void api_metrics(struct http_req *req) {
+  if (!auth_require(req, AUTH_MANAGER, NULL))
+    return;
   struct server *srv = req->srv;
   char *http = http_metrics_text();
   char head[2048];

@@ -11,7 +11,7 @@
 #include "server/db.h"
 #include "server/log.h"
 
-#define MAX_PREPARED 128
+#define MAX_PREPARED 512
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -34,7 +34,8 @@ struct db_batch {
   int nitems;       /* results expected: one per statement plus one per prepare sent */
   int item;         /* current item */
   int item_got;     /* the current item has had its result */
-  signed char *plan; /* per item: statement index, or -1 for a prepare to discard */
+  int *plan;         /* per item: statement index i, or -(i + 1) for the prepare of statement
+                        i (its result says whether the name now exists on the connection) */
   int listen;        /* internal LISTEN batch: no callback */
   struct db_batch *next;
 };
@@ -98,6 +99,7 @@ static void conn_flush_queue(struct db *db);
 struct db_batch *db_batch_new(void) { return calloc(1, sizeof(struct db_batch)); }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static void batch_free(struct db_batch *b);
 
 int db_batch_add(struct db_batch *b, const char *name, const char *sql, int nparams,
                  const char *const *params) {
@@ -124,6 +126,27 @@ int db_batch_add(struct db_batch *b, const char *name, const char *sql, int npar
   b->n++;
   return 0;
 }
+
+int db_batch_count(const struct db_batch *b) { return b ? b->n : 0; }
+
+int db_batch_append(struct db_batch *dst, struct db_batch *src) {
+  if (!src || src->n == 0)
+    return 0;
+  if (dst->n + src->n > dst->cap) {
+    int cap = dst->n + src->n;
+    struct stmt *s = realloc(dst->stmts, cap * sizeof *s);
+    if (!s)
+      return ERR_NOMEM;
+    dst->stmts = s;
+    dst->cap = cap;
+  }
+  memcpy(dst->stmts + dst->n, src->stmts, src->n * sizeof *src->stmts);
+  dst->n += src->n;
+  src->n = 0;
+  return 0;
+}
+
+void db_batch_free(struct db_batch *b) { batch_free(b); }
 
 static void batch_free(struct db_batch *b) {
   for (int i = 0; i < b->n; i++) {
@@ -207,7 +230,7 @@ static void poll_update(struct conn *c);
 /* Writes b's statements and a sync to c. Returns 0, or -1 when the connection broke. */
 static int send_batch(struct conn *c, struct db_batch *b) {
   b->res = calloc(b->n, sizeof *b->res);
-  b->plan = malloc(2 * b->n);
+  b->plan = malloc(2 * (size_t)b->n * sizeof *b->plan);
   if (!b->res || !b->plan)
     return -1;
   b->nitems = 0;
@@ -215,20 +238,24 @@ static int send_batch(struct conn *c, struct db_batch *b) {
     struct stmt *s = &b->stmts[i];
     const char *const *params = (const char *const *)s->params;
     int ok;
-    if (s->name) {
-      if (!is_prepared(c, s->name) && c->nprepared < MAX_PREPARED) {
-        if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL))
-          return -1;
-        c->prepared[c->nprepared++] = strdup(s->name);
-        b->plan[b->nitems++] = -1;
-      }
+    int known = s->name ? is_prepared(c, s->name) : 0;
+    if (s->name && !known && c->nprepared < MAX_PREPARED) {
+      if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL))
+        return -1;
+      /* Counted as prepared from now on: later statements on this connection run after the
+       * prepare. If the prepare is aborted or fails, its result takes the name out again. */
+      c->prepared[c->nprepared++] = strdup(s->name);
+      b->plan[b->nitems++] = -(i + 1);
+      known = 1;
+    }
+    if (s->name && known) {
       ok = PQsendQueryPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
     } else {
       ok = PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
     }
     if (!ok)
       return -1;
-    b->plan[b->nitems++] = (signed char)(i < 127 ? i : 127);
+    b->plan[b->nitems++] = i;
   }
   if (!PQpipelineSync(c->pg))
     return -1;
@@ -240,7 +267,16 @@ static int send_batch(struct conn *c, struct db_batch *b) {
 
 /* ---- receiving ---- */
 
-static void store_result(struct db_batch *b, PGresult *r) {
+static void forget_prepared(struct conn *c, const char *name) {
+  for (int i = 0; i < c->nprepared; i++)
+    if (strcmp(c->prepared[i], name) == 0) {
+      free(c->prepared[i]);
+      c->prepared[i] = c->prepared[--c->nprepared];
+      return;
+    }
+}
+
+static void store_result(struct conn *c, struct db_batch *b, PGresult *r) {
   int idx = b->item < b->nitems ? b->plan[b->item] : -1;
   ExecStatusType st = PQresultStatus(r);
   if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !b->error) {
@@ -248,6 +284,13 @@ static void store_result(struct db_batch *b, PGresult *r) {
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     b->error = strdup(msg && *msg ? msg : "statement aborted");
     b->sqlstate = state ? strdup(state) : NULL;
+  }
+  if (idx < 0 && b->item < b->nitems) {
+    /* The result of a prepare: keep the name only if the server now has it. */
+    if (st != PGRES_COMMAND_OK)
+      forget_prepared(c, b->stmts[-idx - 1].name);
+    PQclear(r);
+    return;
   }
   if (idx >= 0 && idx < b->n && !b->res[idx])
     b->res[idx] = r;
@@ -288,7 +331,7 @@ static void read_results(struct conn *c) {
         batch_complete(db, b, 0);
       continue;
     }
-    store_result(b, r);
+    store_result(c, b, r);
     b->item_got = 1;
   }
   dispatch_notifies(c);

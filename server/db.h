@@ -52,6 +52,14 @@ struct db_batch *db_batch_new(void);
 int db_batch_add(struct db_batch *b, const char *name, const char *sql, int nparams,
                  const char *const *params);
 
+/* Frees a batch that was never submitted. */
+void db_batch_free(struct db_batch *b);
+/* Number of statements in b. */
+int db_batch_count(const struct db_batch *b);
+/* Moves src's statements to the end of dst (src stays valid and empty). Returns 0 or
+ * ERR_NOMEM. */
+int db_batch_append(struct db_batch *dst, struct db_batch *src);
+
 /* Submits b (takes ownership, also on failure) and calls cb when it completes. If no
  * connection is up and none is being established, cb runs with ERR_DBDOWN from the loop
  * soon after (never from inside db_submit). */

@@ -15,6 +15,7 @@
 #include "graph/err.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/ws.h"
 
 #define CHUNK (64 * 1024)
 #define MAX_ROUTES 128
@@ -298,7 +299,8 @@ cJSON *http_body_json(struct http_req *req) {
     return NULL;
   }
   const char *end = NULL;
-  cJSON *doc = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 1);
+  /* The length includes the NUL, which cJSON checks for when asked to reject trailing bytes. */
+  cJSON *doc = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1, &end, 1);
   if (!doc) {
     size_t pos = end ? (size_t)(end - req->body) : 0;
     char msg[160];
@@ -376,6 +378,11 @@ static void serve_static(struct http_req *req) {
 }
 
 static void dispatch(struct http_req *req) {
+  /* A request without a body is dispatched at once; lws may still report its (empty) body
+   * as complete afterwards. */
+  if (req->dispatched)
+    return;
+  req->dispatched = 1;
   if (H.draining && strcmp(req->path, "/healthz") != 0) {
     http_add_header(req, "Retry-After", "1");
     http_error(req, 503, "shutting_down", "flowd is shutting down", NULL);
@@ -495,7 +502,7 @@ static int begin_request(struct lws *wsi, struct pss *pss, const char *uri) {
 }
 
 static int on_body(struct http_req *req, const void *in, size_t len) {
-  if (req->replied)
+  if (req->replied || len == 0)
     return 0;
   if (req->body_len + len > HTTP_MAX_BODY) {
     http_error(req, 413, "body_too_large", "the request body is larger than 8 MiB", NULL);
@@ -575,9 +582,19 @@ int http_start(struct server *srv, uv_loop_t *loop, const char *host, int port,
   snprintf(H.web_dir, sizeof H.web_dir, "%s", web_dir ? web_dir : "");
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 
-  static struct lws_protocols protocols[2];
+  static struct lws_protocols protocols[3];
   protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(struct pss), 0, 0, NULL, 0};
-  protocols[1] = (struct lws_protocols){NULL, NULL, 0, 0, 0, NULL, 0};
+  protocols[1] = *ws_protocol(); /* websocket hub (ws.c): upgrades of GET /ws */
+  protocols[2] = (struct lws_protocols){NULL, NULL, 0, 0, 0, NULL, 0};
+  /* Websocket clients send no subprotocol: this vhost option makes the hub the protocol they
+   * land on. Plain HTTP still goes to protocols[0], since there are no mounts. */
+  static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
+  static struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, NULL, ""};
+  ws_pvo.name = protocols[1].name;
+  /* Websockets: a PING after 30 s without proof of life, hang up 30 s later (lws' default
+   * is 5 min). Checked: HTTP/1 keep-alive connections are not affected by it. */
+  static const lws_retry_bo_t ws_idle = {.secs_since_valid_ping = 30,
+                                         .secs_since_valid_hangup = 60};
 
   static void *foreign[1];
   foreign[0] = loop;
@@ -598,6 +615,8 @@ int http_start(struct server *srv, uv_loop_t *loop, const char *host, int port,
   vi.vhost_name = "flowd";
   vi.options = strchr(host, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
   vi.keepalive_timeout = 30;
+  vi.pvo = &ws_pvo;
+  vi.retry_and_idle_policy = &ws_idle;
   if (!lws_create_vhost(H.ctx, &vi)) {
     log_error("cannot listen", "addr=%s port=%d", log_quote(host), port);
     return ERR_IO;

@@ -35,6 +35,7 @@ struct http_req {
   const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched route, in order */
   char param_buf[1024];
   int route;   /* index into the route table, -1 for static files and 404 */
+  int dispatched; /* handed to its handler (once) */
   void *user;  /* for handlers: state that survives until the reply */
   /* Response. */
   int replied;

@@ -8,13 +8,20 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+#include "server/auth.h"
+#include "nodes/registry.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/exec.h"
+#include "server/intake.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
+#include "server/outbox.h"
+#include "server/people.h"
 #include "server/pgembed.h"
 #include "server/server.h"
+#include "server/ws.h"
 
 #define LAG_INTERVAL_MS 250
 #define DRAIN_LIMIT_MS 10000
@@ -36,16 +43,23 @@ static void on_lag(uv_timer_t *t) {
 
 static void on_db_closed(void *data) { (void)data; }
 
+/* Work still under way: requests without a reply, run segments, uncommitted events. */
+static int busy(void) { return http_in_flight() + exec_active() + intake_pending(); }
+
 static void on_drain(uv_timer_t *t) {
   uint64_t waited = uv_now(t->loop) - drain_started;
-  if (http_in_flight() > 0 && waited < DRAIN_LIMIT_MS)
+  if (busy() > 0 && waited < DRAIN_LIMIT_MS)
     return;
-  if (http_in_flight() > 0)
-    log_warn("giving up on requests still in flight", "count=%d", http_in_flight());
+  if (busy() > 0)
+    log_warn("giving up on work still in flight", "requests=%d runs=%d events=%d",
+             http_in_flight(), exec_active(), intake_pending());
   uv_close((uv_handle_t *)&drain_timer, NULL);
   uv_close((uv_handle_t *)&lag_timer, NULL);
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
+  ws_shutdown(); /* before the database and lws go: closes the websocket clients */
+  outbox_shutdown(); /* deliveries: cancel sends in flight and give their leases back */
+  people_stop(); /* people and access: the mirror's and presence's timers */
   db_close(srv.db, on_db_closed, NULL);
   http_stop();
 }
@@ -56,6 +70,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   stopping = 1;
   log_info("shutting down", "signal=%d in_flight=%d", signum, http_in_flight());
   http_drain();
+  exec_shutdown(); /* claim no more runs; the segments under way finish */
   drain_started = uv_now(s->loop);
   uv_timer_init(s->loop, &drain_timer);
   uv_timer_start(&drain_timer, on_drain, 0, 20);
@@ -105,9 +120,18 @@ int main(int argc, char **argv) {
   case CONFIG_RUN: break;
   }
   log_set_level(cfg.log_level);
+  struct err_detail reg = {{0}, {0}};
+  if (node_registry_check(&reg) != 0) {
+    log_error("the node-type registry is broken", "reason=%s", log_quote(reg.msg));
+    return 1;
+  }
   signal(SIGPIPE, SIG_IGN);
   find_web_dir(&cfg);
 
+  if (auth_init(&cfg) != 0) {
+    log_error("cannot set up the admin token", "data=%s", log_quote(cfg.data_dir));
+    return 1;
+  }
   char conninfo[2048];
   if (prepare_database(&cfg, conninfo, sizeof conninfo) != 0) {
     pgembed_stop();
@@ -119,8 +143,13 @@ int main(int argc, char **argv) {
   srv.cfg = &cfg;
   srv.started_ms = uv_now(loop);
   srv.db = db_open(loop, conninfo, cfg.db_pool_size);
-  if (!srv.db || http_start(&srv, loop, cfg.listen_host, cfg.listen_port, server_routes,
-                            cfg.web_dir) != 0) {
+  if (!srv.db ||
+      people_start(&srv) != 0 || /* sessions/keys mirror (LISTEN flowd_auth), presence */
+      http_start(&srv, loop, cfg.listen_host, cfg.listen_port, server_routes,
+                            cfg.web_dir) != 0 ||
+      ws_init(&srv) != 0 || /* the websocket hub, right after HTTP */
+      intake_init(&srv) != 0 || exec_init(&srv) != 0 ||
+      outbox_init(&srv) != 0) { /* deliveries: the outbox worker of this process */
     log_error("start-up failed", NULL);
     http_free();
     pgembed_stop();

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "server/config.h"
+#include "server/http.h"
 
 struct db;
 

@@ -92,6 +92,7 @@ void flowd_start(struct flowd_proc *p, const char *data_dir, const char *db, con
     setenv("FLOWD_DATA", p->data_dir, 1);
     if (!getenv("FLOWD_LOG"))
       setenv("FLOWD_LOG", "info", 1);
+    setenv("FLOWD_ADMIN_TOKEN", TEST_ADMIN_TOKEN, 1);
     if (db && strcmp(db, "test") == 0)
       setenv("FLOWD_DB", test_pg_conninfo(), 1);
     else if (db)
@@ -173,6 +174,14 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
   r->len += len;
   r->body[r->len] = '\0';
   return len;
+}
+
+int api_do(const struct flowd_proc *p, const char *method, const char *path, const char *body,
+           struct http_resp *out) {
+  char url[1200];
+  snprintf(url, sizeof url, "%s%s", p->url, path);
+  const char *h[] = {"Authorization: Bearer " TEST_ADMIN_TOKEN, NULL};
+  return http_do(method, url, body, h, out);
 }
 
 int http_do(const char *method, const char *url, const char *body, const char **headers,

@@ -41,6 +41,13 @@ int http_do(const char *method, const char *url, const char *body, const char **
             struct http_resp *out);
 void http_resp_free(struct http_resp *r);
 
+/* The admin token every flowd started by flowd_start has (unless env overrides it). */
+#define TEST_ADMIN_TOKEN "test-admin-token-0123456789"
+
+/* A request to p's path with the admin token. */
+int api_do(const struct flowd_proc *p, const char *method, const char *path, const char *body,
+           struct http_resp *out);
+
 /* GET url and return the status code (0 if no answer). */
 long http_status(const char *url);
 

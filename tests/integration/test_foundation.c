@@ -237,7 +237,11 @@ TEST_PG(metrics_report_uptime_requests_latency_db_and_loop_lag) {
   char url[128];
   snprintf(url, sizeof url, "%s/metrics", p.url);
   struct http_resp r;
+  /* Only /healthz is open. */
   ASSERT_INT_EQ(http_do("GET", url, NULL, NULL, &r), 0);
+  ASSERT_INT_EQ(r.status, 401);
+  http_resp_free(&r);
+  ASSERT_INT_EQ(api_do(&p, "GET", "/metrics", NULL, &r), 0);
   ASSERT_INT_EQ(r.status, 200);
   ASSERT_STR_CONTAINS(r.body, "flowd_uptime_seconds ");
   ASSERT_STR_CONTAINS(r.body, "flowd_http_requests_total{route=\"/healthz\",status=\"200\"}");

@@ -1,0 +1,17 @@
+/* audit: who did what to people and access (and, later, flows), kept in audit_log.
+ *
+ * An entry is added to the same batch as the change it describes, so both commit or neither
+ * does. GET /api/audit (admins) reads them back, newest first. */
+#ifndef FLOWD_AUDIT_H
+#define FLOWD_AUDIT_H
+#include <cjson/cJSON.h>
+
+struct db_batch;
+struct principal;
+
+/* Adds an INSERT of one entry to b. actor NULL: anonymous ("-"). target may be NULL; details
+ * (may be NULL) is copied, never kept. Returns 0 or ERR_NOMEM. */
+int audit_add(struct db_batch *b, const struct principal *actor, const char *action,
+              const char *target, const cJSON *details);
+
+#endif
