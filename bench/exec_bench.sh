@@ -12,36 +12,21 @@ secs=${2:-10}
 rate=${3:-0}
 conns=${4:-32}
 batch=${5:-1}
-./scripts/setup >/dev/null
-cmake --build build --target loadgen >/dev/null
-data=$(mktemp -d /tmp/flowd-bench-XXXXXX)
-chmod 755 "$data"
-port=$((20000 + RANDOM % 20000))
-token=bench-token
-FLOWD_LISTEN=127.0.0.1:$port FLOWD_DATA=$data FLOWD_ADMIN_TOKEN=$token FLOWD_LOG=warn \
-  FLOWD_DB_POOL=${FLOWD_DB_POOL:-4} ./build/flowd 2>"$data/flowd.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -X "$1" \
-          "http://127.0.0.1:$port$2" ${3:+--data-binary "$3"}; }
-id=$(python3 -c "import json,sys;print(json.load(open('$flow'))['id'])")
-api POST /api/flows "@$flow" >/dev/null
-api POST "/api/flows/$id/publish" >/dev/null
-api POST "/api/flows/$id/activate" >/dev/null
+. bench/lib.sh
+bench_start
+install_flow "$flow"
 
-cpu0=$(awk '{print $14+$15}' /proc/$pid/stat)
-./build/loadgen -p "$port" -t "$token" -c "$conns" -r "$rate" -d "$secs" -b "$batch"
+cpu0=$(flowd_cpu_ticks)
+./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" -b "$batch"
 # Let the runs still under way finish.
-psql_() { psql -X -qAt "host=$data/pg port=5432 user=flowd dbname=flowd" -c "$1"; }
 for _ in $(seq 120); do
-  left=$(psql_ "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")
+  left=$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")
   [ "$left" = 0 ] && break
   sleep 0.5
 done
-cpu1=$(awk '{print $14+$15}' /proc/$pid/stat)
-rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
-psql_ "SELECT format('runs=%s succeeded=%s runs_per_s=%s e2e_p50_ms=%s e2e_p99_ms=%s e2e_max_ms=%s',
+cpu1=$(flowd_cpu_ticks)
+rss=$(flowd_hwm_kb)
+sql "SELECT format('runs=%s succeeded=%s runs_per_s=%s e2e_p50_ms=%s e2e_p99_ms=%s e2e_max_ms=%s',
          count(*), count(*) FILTER (WHERE r.status = 'succeeded'),
          round(count(*) / greatest(extract(epoch FROM max(r.finished_at) - min(e.at)), 0.001)),
          round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.finished_at - e.at)) * 1000)::numeric, 2),

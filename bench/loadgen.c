@@ -3,7 +3,9 @@
  * 202. One thread per connection, so the generator is not the bottleneck.
  *
  *   loadgen -p PORT -t TOKEN [-c CONNS] [-r RATE/s, 0 = max] [-d SECONDS] [-b BATCH]
- *           [-k KIND] [-s START_ID] [-o FILE]
+ *           [-k KIND] [-s START_ID] [-x ID_PREFIX] [-P PATH] [-e EXPECTED_STATUS] [-o FILE]
+ * -P and -e point it at another server's endpoint (a peer's HTTP-in node) with the same
+ * bodies; an empty token sends no Authorization header.
  * Each event is {"type":"<kind>.created","data":{"id":"<prefix><n>","source":website|facebook,
  * ...}} with n unique across threads. -o writes the first event id and count for the caller's
  * own end-to-end measurement. Only loopback addresses are used. */
@@ -23,7 +25,8 @@
 
 static int port = 8080, conns = 50, batch = 1;
 static double rate = 0, duration = 10;
-static const char *token = "", *kind = "order", *prefix = "B";
+static const char *token = "", *kind = "order", *prefix = "B", *path = "/api/events";
+static int expect = 202;
 static atomic_long next_id, sent_events, errors;
 static double t_start;
 
@@ -101,14 +104,17 @@ static void *run(void *arg) {
     }
     if (batch > 1)
       body[bl++] = ']';
+    char auth[300] = "";
+    if (token[0])
+      snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
     int rl = snprintf(req, sizeof req,
-                      "POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
                       "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%.*s",
-                      token, bl, (int)bl, body);
+                      path, auth, bl, (int)bl, body);
     double t0 = now_s();
     int st = write(fd, req, rl) == rl ? read_response(fd, resp, sizeof resp) : -1;
     double ms = (now_s() - t0) * 1e3;
-    if (st != 202) {
+    if (st != expect) {
       atomic_fetch_add(&errors, 1);
       close(fd);
       fd = connect_lo();
@@ -135,7 +141,7 @@ int main(int argc, char **argv) {
   const char *out = NULL;
   long start = 1;
   int c;
-  while ((c = getopt(argc, argv, "p:t:c:r:d:b:k:s:o:x:")) != -1) {
+  while ((c = getopt(argc, argv, "p:t:c:r:d:b:k:s:o:x:P:e:")) != -1) {
     switch (c) {
     case 'p': port = atoi(optarg); break;
     case 't': token = optarg; break;
@@ -146,6 +152,8 @@ int main(int argc, char **argv) {
     case 'k': kind = optarg; break;
     case 's': start = atol(optarg); break;
     case 'x': prefix = optarg; break;
+    case 'P': path = optarg; break;
+    case 'e': expect = atoi(optarg); break;
     case 'o': out = optarg; break;
     default: fprintf(stderr, "usage: see the comment at the top of bench/loadgen.c\n"); return 2;
     }

@@ -1,13 +1,24 @@
 /* action.create_task: creates a task record linked to the records in scope, with templated
  * title/text/project, an assignee picked like action.assign, a priority and a deadline (a
- * duration from now, a time, or a template rendering a time). */
+ * duration from now, a time, or a template rendering a time).
+ *
+ * The task is the record "t_<run>_<node>" of kind task, created through task.created (so a
+ * retried step upserts the same task), with status "open", owner_id = the assignee (none
+ * when nobody is eligible: the task is still created, unowned, and the output says why),
+ * due_at, priority, project and the ids of the order, customer, lead and conversation in
+ * scope. The assignee's websocket topic staff:<id> gets "task.created" after the commit (not
+ * in a test run, which creates nothing). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "graph/timefmt.h"
 #include "graph/tmpl.h"
 #include "nodes/node.h"
+#include "nodes/pick.h"
 #include "nodes/picker.h"
+#include "nodes/render.h"
+#include "nodes/step.h"
 
 enum { T_TITLE, T_TEXT, T_PROJECT, T_DEADLINE, NT };
 static const char *const tmpl_fields[] = {"title", "text", "project", "deadline", NULL};
@@ -59,6 +70,116 @@ static void free_state(void *p) {
 }
 
 static const char *const ports[] = {"out", "error", NULL};
+static const char *const priorities[] = {"low", "normal", "high"};
+
+/* The deadline as RFC 3339 into buf ("" when none). Returns 0, or -1 after failing. */
+static int deadline(struct step *s, const struct state *st, char *buf, size_t len) {
+  buf[0] = '\0';
+  if (st->deadline_in_ms >= 0) {
+    time_format_rfc3339(step_now_ms(s) + st->deadline_in_ms, buf, len);
+    return 0;
+  }
+  if (!st->t[T_DEADLINE])
+    return 0;
+  char *text = node_render(s, st->t[T_DEADLINE], "deadline");
+  if (!text)
+    return -1;
+  /* A template may render a duration, a time, or nothing (then the task has no deadline). */
+  int64_t ms, at;
+  int rc = 0;
+  if (text[0] && duration_parse(text, &ms, NULL) == 0)
+    time_format_rfc3339(step_now_ms(s) + ms, buf, len);
+  else if (text[0] && time_parse_rfc3339(text, &at, NULL) == 0)
+    time_format_rfc3339(at, buf, len);
+  else if (text[0])
+    rc = -1;
+  if (rc)
+    step_fail(s, 0, "deadline: \"%s\" is neither a duration (2d, 4h) nor a time (RFC 3339)",
+              text);
+  free(text);
+  return rc;
+}
+
+/* Adds <kind>_id for each linked record in scope (order_id, customer_id, lead_id, ...). */
+static void add_links(struct step *s, cJSON *task) {
+  static const char *const kinds[] = {"order", "customer", "lead", "conversation"};
+  const cJSON *scope = step_scope(s);
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    const char *id = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(scope, kinds[i]), "id"));
+    char name[32];
+    snprintf(name, sizeof name, "%s_id", kinds[i]);
+    if (id)
+      cJSON_AddStringToObject(task, name, id);
+  }
+}
+
+/* Renders the task's own fields; NULL after failing the step. */
+static cJSON *task_new(struct step *s, const struct state *st) {
+  static const char *const names[] = {"title", "text", "project"};
+  cJSON *task = cJSON_CreateObject();
+  char id[160], due[40];
+  snprintf(id, sizeof id, "t_%lld_%s", step_run_id(s), step_node_id(s));
+  cJSON_AddStringToObject(task, "id", id);
+  for (int i = T_TITLE; i <= T_PROJECT; i++) {
+    char *text = st->t[i] ? node_render(s, st->t[i], names[i]) : NULL;
+    if (st->t[i] && !text) {
+      cJSON_Delete(task);
+      return NULL;
+    }
+    if (text)
+      cJSON_AddStringToObject(task, names[i], text);
+    free(text);
+  }
+  if (deadline(s, st, due, sizeof due) != 0) {
+    cJSON_Delete(task);
+    return NULL;
+  }
+  cJSON_AddStringToObject(task, "status", "open");
+  cJSON_AddStringToObject(task, "priority", priorities[st->priority]);
+  cJSON_AddItemToObject(task, "due_at", due[0] ? cJSON_CreateString(due) : cJSON_CreateNull());
+  add_links(s, task);
+  cJSON_AddNumberToObject(task, "run_id", (double)step_run_id(s));
+  return task;
+}
+
+/* Creates the task owned by the pick's staff member (res NULL or nobody: unowned) and tells
+ * its owner. */
+static void create(struct step *s, struct pick_result *res) {
+  const struct state *st = step_state(s);
+  const char *staff = res ? res->staff : NULL;
+  cJSON *assignment = res ? res->output : NULL;
+  cJSON *task = task_new(s, st);
+  if (!task) {
+    cJSON_Delete(assignment);
+    return;
+  }
+  if (res)
+    pick_record(s, res, "task", cJSON_GetStringValue(cJSON_GetObjectItem(task, "id")));
+  cJSON_AddItemToObject(task, "owner_id", staff ? cJSON_CreateString(staff) : cJSON_CreateNull());
+  cJSON *out = cJSON_CreateObject();
+  cJSON_AddItemToObject(out, "task", cJSON_Duplicate(task, 1));
+  if (assignment)
+    cJSON_AddItemToObject(out, "assignee", assignment);
+  if (staff && !step_is_test(s)) { /* a test run tells nobody */
+    char topic[128];
+    snprintf(topic, sizeof topic, "staff:%s", staff);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddItemToObject(msg, "task", cJSON_Duplicate(task, 1));
+    cJSON_AddNumberToObject(msg, "run_id", (double)step_run_id(s));
+    step_publish(s, topic, "task.created", msg);
+  }
+  step_create_record(s, "task", task);
+  step_done(s, "out", out);
+}
+
+static void execute(struct step *s) {
+  const struct state *st = step_state(s);
+  if (st->assignee)
+    pick_run(s, st->assignee, pick_subject(s), "task", create);
+  else
+    create(s, NULL);
+}
 
 const struct node_type node_type_action_create_task = {
     .name = "action.create_task",
@@ -67,5 +188,5 @@ const struct node_type node_type_action_create_task = {
     .description = "Creates a task record, linked to the records in scope.",
     .ports = ports,
     .schema = "schema/nodes/action.create_task.json",
-    .ops = {.compile = compile, .free_state = free_state},
+    .ops = {.compile = compile, .free_state = free_state, .execute = execute},
 };

@@ -25,6 +25,9 @@ struct pick_result {
   const char *previous; /* the subject record's owner before the pick, or NULL */
   const char *customer; /* the subject's customer id, or NULL */
   const char *scope;    /* the rendered sticky_scope ("" when none) */
+  /* The staff member as flows see them ({id, name, email, phone, roles, pages, attrs, access,
+   * online} plus the keys of attrs), or NULL: what `staff` in the scope should become. */
+  const cJSON *profile;
   /* {staff, team, strategy, rule (index or null), sticky, reason, candidates, previous}:
    * the callback takes it over (hands it to step_done or frees it). */
   cJSON *output;
@@ -34,8 +37,11 @@ struct pick_result {
 typedef void (*pick_cb)(struct step *s, struct pick_result *res);
 
 /* Picks for p in step s. subject is the record kind in scope that team domains, stickiness
- * and reassignment look at (NULL: none). Reports through cb or fails the step (see above). */
-void pick_run(struct step *s, const struct picker *p, const char *subject, pick_cb cb);
+ * and reassignment look at (NULL: none); kind is the kind this node records its assignments
+ * under (pick_record), whose latest one per customer sticky customer reuses. Reports through
+ * cb or fails the step (see above). */
+void pick_run(struct step *s, const struct picker *p, const char *subject, const char *kind,
+              pick_cb cb);
 
 /* Adds to the step's transaction the assignment of record kind/id to res->staff (what sticky
  * customer and max_per_day read later). Nothing in test runs or when nobody was picked. */

@@ -72,6 +72,9 @@ void step_query(struct step *s, const char *sql, int nparams, const char *const 
                 void (*cb)(struct step *s, int rc, const struct db_result *r));
 
 /* ---- effects, committed with the outcome ---- */
+/* Puts a staff member in play: scope.staff (SPEC's run scope) becomes staff (taken over), for
+ * the nodes after this one, e.g. {{staff.name}} after an assignment. */
+void step_set_staff(struct step *s, cJSON *staff);
 /* Sets vars.<name> (takes value). */
 void step_set_var(struct step *s, const char *name, cJSON *value);
 /* Updates record kind/id with the fields of patch (takes patch) through the same path as an

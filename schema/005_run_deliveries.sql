@@ -4,7 +4,8 @@
 -- run_wakeups table is the durable one).
 
 -- Everything the executor needs to continue a run, as one JSON document.
-CREATE FUNCTION flowd_run_context(p_run bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE FUNCTION flowd_run_context(p_run bigint) RETURNS jsonb LANGUAGE sql STABLE
+SET plan_cache_mode = force_custom_plan AS $$
   SELECT jsonb_build_object(
     'id', r.id, 'flow_id', r.flow_id, 'version', r.flow_version, 'trigger', r.trigger_node,
     'status', r.status, 'test', r.test, 'depth', r.depth, 'state', r.state, 'scope', r.scope,
@@ -56,7 +57,7 @@ CREATE TRIGGER deliveries_wake_run AFTER UPDATE OF status ON deliveries
 -- Claims up to p_limit runs that are due and not leased by a live process (a process that
 -- died leaves its lease to expire), and returns their contexts.
 CREATE FUNCTION flowd_claim(p_owner text, p_limit int, p_lease_ms int) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_ids bigint[];
 BEGIN
@@ -81,23 +82,28 @@ BEGIN
   RETURN flowd_load_runs(coalesce(v_ids, '{}'));
 END $$;
 
--- Commits one segment of a run in one statement: checks the lease, stores the steps, passes
--- record updates through the intake (caused by the run), keeps waits and signals in step,
--- and writes the run's new state; returns the intake's answer (or NULL). A run about to wait
--- while something arrived for it during the segment (a signal for a waiting node, a delivery
--- outcome) stays due now. Step commits do not wait for the WAL flush: a crash of PostgreSQL
--- itself may lose the last segments, and their runs resume from the previous one (nothing is
--- half-applied). Events keep full durability: their 202 waits for a synchronous commit.
+-- Commits one segment of a run in one statement: stores the steps, passes record updates
+-- through the intake (caused by the run), keeps waits and signals in step (p_waits_touched:
+-- only for runs that waited or wait now), and writes the run's new state, which is also the
+-- lease check: when this process no longer holds the run (cancelled, or taken over after
+-- its lease expired) the function raises and the whole segment is rolled back. A run about
+-- to wait while something arrived for it during the segment (a signal for a waiting node,
+-- a delivery outcome) stays due now. Returns the intake's answer (or NULL).
+-- Step commits do not wait for the WAL flush: a crash of PostgreSQL itself may lose the last
+-- segments, and their runs resume from the previous one (nothing is half-applied). Events
+-- keep full durability: their 202 waits for a synchronous commit.
+-- Plans are made per call: a cached generic plan would lock every day partition of runs
+-- and steps on each call.
 CREATE FUNCTION flowd_commit_segment(
     p_run bigint, p_owner text, p_steps jsonb, p_status text, p_state jsonb, p_scope jsonb,
     p_due timestamptz, p_error text, p_reason text, p_waits jsonb, p_waiting text[],
-    p_max_signal bigint, p_events jsonb, p_depth int, p_max_depth int, p_lease_ms int)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+    p_max_signal bigint, p_events jsonb, p_depth int, p_max_depth int, p_lease_ms int,
+    p_waits_touched boolean)
+RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v jsonb;
 BEGIN
   PERFORM set_config('synchronous_commit', 'off', true);
-  PERFORM flowd_own_run(p_run, p_owner);
   INSERT INTO steps (run_id, node_id, status, attempt, port, started_at, finished_at, output,
                      error)
   SELECT p_run, x.node_id, x.status, x.attempt, x.port, x.started_at, x.finished_at,
@@ -110,28 +116,33 @@ BEGIN
   IF p_events IS NOT NULL THEN
     v := flowd_intake(p_events, p_owner, p_run, p_depth, p_max_depth, p_lease_ms);
   END IF;
-  IF jsonb_array_length(p_waits) > 0 THEN
-    INSERT INTO run_waits (run_id, node_id, event_type, since)
-    SELECT p_run, x.node, x.type, coalesce((SELECT max(id) FROM events), 0)
-    FROM jsonb_to_recordset(p_waits) AS x(node text, type text) ON CONFLICT DO NOTHING;
-  END IF;
-  DELETE FROM run_waits WHERE run_id = p_run
-    AND NOT (node_id = ANY (coalesce(p_waiting, '{}')));
-  -- Signals are consumed, or pointless once their node no longer waits.
-  DELETE FROM run_signals WHERE run_id = p_run
-    AND (id <= p_max_signal OR NOT (node_id = ANY (coalesce(p_waiting, '{}'))));
-  IF p_status = 'waiting' THEN
-    IF EXISTS (SELECT 1 FROM run_signals WHERE run_id = p_run)
-       OR EXISTS (SELECT 1 FROM run_wakeups WHERE run_id = p_run) THEN
-      p_due := now();
+  IF p_waits_touched THEN
+    IF jsonb_array_length(p_waits) > 0 THEN
+      INSERT INTO run_waits (run_id, node_id, event_type, since)
+      SELECT p_run, x.node, x.type, coalesce((SELECT max(id) FROM events), 0)
+      FROM jsonb_to_recordset(p_waits) AS x(node text, type text) ON CONFLICT DO NOTHING;
     END IF;
+    DELETE FROM run_waits WHERE run_id = p_run
+      AND NOT (node_id = ANY (coalesce(p_waiting, '{}')));
+    -- Signals are consumed, or pointless once their node no longer waits.
+    DELETE FROM run_signals WHERE run_id = p_run
+      AND (id <= p_max_signal OR NOT (node_id = ANY (coalesce(p_waiting, '{}'))));
+    IF p_status = 'waiting' THEN
+      IF EXISTS (SELECT 1 FROM run_signals WHERE run_id = p_run)
+         OR EXISTS (SELECT 1 FROM run_wakeups WHERE run_id = p_run) THEN
+        p_due := now();
+      END IF;
+    END IF;
+    DELETE FROM run_wakeups WHERE run_id = p_run;
   END IF;
-  DELETE FROM run_wakeups WHERE run_id = p_run;
   UPDATE runs SET status = p_status, state = coalesce(p_state, state),
          scope = coalesce(p_scope, scope), due_at = p_due, lease_owner = NULL,
          lease_until = NULL, error = p_error, reason = coalesce(p_reason, reason),
          updated_at = now(),
          finished_at = CASE WHEN p_status IN ('succeeded', 'failed') THEN now() END
-  WHERE id = p_run;
+  WHERE id = p_run AND lease_owner = p_owner AND status IN ('running', 'waiting');
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'run % is no longer held by %', p_run, p_owner USING ERRCODE = 'FD001';
+  END IF;
   RETURN v;
 END $$;

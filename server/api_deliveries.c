@@ -96,6 +96,15 @@ static int check_provider(struct http_req *req, const cJSON *body, const char *p
   return 1;
 }
 
+/* Secrets are stored encrypted (provider_seal_secrets); replies mask them anyway. Replies
+ * 500 and returns 0 when that cannot be done. */
+static int seal(struct http_req *req, cJSON *body) {
+  if (provider_seal_secrets(cJSON_GetObjectItemCaseSensitive(body, "config")) == 0)
+    return 1;
+  http_error(req, 500, "internal", "the provider's secrets could not be encrypted", NULL);
+  return 0;
+}
+
 static void create_done(void *data, int rc, const struct db_result *r) {
   struct http_req *req = data;
   if (rc)
@@ -112,7 +121,7 @@ void api_providers_create(struct http_req *req) {
   cJSON *body = http_body_json(req);
   if (!body)
     return;
-  if (check_provider(req, body, NULL)) {
+  if (check_provider(req, body, NULL) && seal(req, body)) {
     char *config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "config"));
     const char *p[3] = {cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "id")),
                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "type")),
@@ -150,7 +159,7 @@ static void update_loaded(void *data, int rc, const struct db_result *r) {
     provider_keep_secrets(cJSON_GetObjectItemCaseSensitive(body, "config"),
                           cJSON_GetObjectItemCaseSensitive(old, "config"));
     const char *id = http_param(req, 0);
-    if (check_provider(req, body, id)) {
+    if (check_provider(req, body, id) && seal(req, body)) {
       char *config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "config"));
       const char *p[3] = {id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "type")),
                           config};

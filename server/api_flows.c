@@ -6,6 +6,7 @@
 #include <string.h>
 #include "server/api.h"
 #include "server/api_util.h"
+#include "server/audit.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/flowdoc.h"
@@ -38,15 +39,18 @@ void api_flows_list(struct http_req *req) {
            0, NULL, list_done, req);
 }
 
-/* Replies with the flow row JSON of statement stmt plus its draft and problems. */
+/* Replies with the flow row JSON of statement stmt plus its draft and problems (the row
+ * carries the ids references are checked against; they are not part of the reply). */
 static void reply_flow(struct http_req *req, int status, const struct db_result *r, int stmt) {
   cJSON *flow = api_row_json(r, stmt, 0);
   if (!flow) {
     http_error(req, 404, "not_found", "no such flow", NULL);
     return;
   }
+  cJSON *refs = cJSON_DetachItemFromObject(flow, "refs");
   cJSON *draft = cJSON_GetObjectItem(flow, "draft");
-  cJSON_AddItemToObject(flow, "problems", flowdoc_problems(draft, 0, NULL));
+  cJSON_AddItemToObject(flow, "problems", flowdoc_problems(draft, refs, 0, NULL));
+  cJSON_Delete(refs);
   http_reply_json(req, status, flow);
 }
 
@@ -58,7 +62,9 @@ static void get_done(void *data, int rc, const struct db_result *r) {
     reply_flow(req, 200, r, 0);
 }
 
-#define SELECT_FLOW "SELECT " FLOW_JSON ", 'draft', f.draft) FROM flows f WHERE f.id = $1"
+#define SELECT_FLOW                                                                        \
+  "SELECT " FLOW_JSON ", 'draft', f.draft, 'refs', " FLOWDOC_REFS_SQL ") FROM flows f "     \
+  "WHERE f.id = $1"
 
 void api_flows_get(struct http_req *req) {
   if (!auth_require(req, AUTH_MANAGER, NULL))
@@ -77,6 +83,11 @@ static void create_done(void *data, int rc, const struct db_result *r) {
     http_error(req, 409, "exists", "a flow with this id already exists", NULL);
     return;
   }
+  /* Audit: the insert happened (ON CONFLICT DO NOTHING returned the row). */
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddBoolToObject(d, "imported", strcmp(req->path, "/api/flows/import") == 0);
+  audit_after(req, "flow.created", api_row_text(r, 0, 0), d);
+  cJSON_Delete(d);
   reply_flow(req, 201, r, 1);
 }
 
@@ -133,6 +144,7 @@ static void update_done(void *data, int rc, const struct db_result *r) {
     return;
   }
   if (api_rows(r, 0) == 1) {
+    audit_after(req, "flow.updated", http_param(req, 0), NULL); /* the revision matched */
     reply_flow(req, 200, r, 1);
     return;
   }
@@ -202,8 +214,10 @@ static void delete_done(void *data, int rc, const struct db_result *r) {
     api_db_error(req, rc, r);
   else if (api_rows(r, 0) == 0)
     http_error(req, 404, "not_found", "no such flow", NULL);
-  else
+  else {
+    audit_after(req, "flow.deleted", http_param(req, 0), NULL); /* a row was deleted */
     http_reply(req, 204, "application/json", "", 0);
+  }
 }
 
 void api_flows_delete(struct http_req *req) {
@@ -214,6 +228,28 @@ void api_flows_delete(struct http_req *req) {
   db_batch_add(b, "flows_delete", "DELETE FROM flows WHERE id = $1 RETURNING id", 1, &id);
   db_batch_add(b, "flows_notify", "SELECT pg_notify('flowd_flows', $1)", 1, &id);
   db_submit(req->srv->db, b, delete_done, req);
+}
+
+struct validate_ctx {
+  struct http_req *req;
+  cJSON *doc;
+};
+
+static void validate_refs(void *data, int rc, const struct db_result *r) {
+  struct validate_ctx *vc = data;
+  if (rc) {
+    api_db_error(vc->req, rc, r);
+  } else {
+    cJSON *refs = api_row_json(r, 0, 0);
+    int errors = 0;
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "problems", flowdoc_problems(vc->doc, refs, 0, &errors));
+    cJSON_AddBoolToObject(out, "valid", errors == 0);
+    cJSON_Delete(refs);
+    http_reply_json(vc->req, 200, out);
+  }
+  cJSON_Delete(vc->doc);
+  free(vc);
 }
 
 void api_flows_validate(struct http_req *req) {
@@ -228,10 +264,8 @@ void api_flows_validate(struct http_req *req) {
     cJSON_Delete(doc);
     return;
   }
-  int errors = 0;
-  cJSON *out = cJSON_CreateObject();
-  cJSON_AddItemToObject(out, "problems", flowdoc_problems(doc, 0, &errors));
-  cJSON_AddBoolToObject(out, "valid", errors == 0);
-  http_reply_json(req, 200, out);
-  cJSON_Delete(doc);
+  struct validate_ctx *vc = malloc(sizeof *vc);
+  vc->req = req;
+  vc->doc = doc;
+  db_query(req->srv->db, "flows_refs", "SELECT " FLOWDOC_REFS_SQL, 0, NULL, validate_refs, vc);
 }

@@ -6,6 +6,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/db.h"
+#include "server/exec.h"
 #include "server/http.h"
 #include "server/server.h"
 
@@ -29,7 +30,7 @@ void api_metrics(struct http_req *req) {
     return;
   struct server *srv = req->srv;
   char *http = http_metrics_text();
-  char head[2048];
+  char head[3072];
   snprintf(head, sizeof head,
            "# HELP flowd_uptime_seconds Seconds since this flowd started.\n"
            "# TYPE flowd_uptime_seconds gauge\nflowd_uptime_seconds %.3f\n"
@@ -43,12 +44,19 @@ void api_metrics(struct http_req *req) {
            "# HELP flowd_loop_lag_seconds How late the loop ran a timer, last and max.\n"
            "# TYPE flowd_loop_lag_seconds gauge\n"
            "flowd_loop_lag_seconds %.6f\nflowd_loop_lag_max_seconds %.6f\n"
+           "# HELP flowd_run_segments_total Run segments this process committed.\n"
+           "# TYPE flowd_run_segments_total counter\nflowd_run_segments_total %llu\n"
+           "# HELP flowd_runs_finished_total Runs this process brought to a final status.\n"
+           "# TYPE flowd_runs_finished_total counter\nflowd_runs_finished_total %llu\n"
+           "# HELP flowd_runs_active Run segments executing now.\n"
+           "# TYPE flowd_runs_active gauge\nflowd_runs_active %d\n"
            "# HELP flowd_schema_version Database schema version.\n"
            "# TYPE flowd_schema_version gauge\nflowd_schema_version %d\n",
            (uv_now(srv->loop) - srv->started_ms) / 1000.0, db_connections_up(srv->db),
            db_connections_total(srv->db) - db_connections_up(srv->db),
            db_batches_done(srv->db), db_batches_failed(srv->db), srv->loop_lag_s,
-           srv->loop_lag_max_s, srv->schema_version);
+           srv->loop_lag_max_s, exec_segments_committed(), exec_runs_finished(), exec_active(),
+           srv->schema_version);
   size_t hl = strlen(head), ml = http ? strlen(http) : 0;
   char *all = malloc(hl + ml + 1);
   if (!all) {

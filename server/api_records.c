@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server/api.h"
+#include "server/api_pages.h"
 #include "server/api_util.h"
 #include "server/auth.h"
 #include "server/db.h"
@@ -38,13 +39,19 @@ static void text_done(void *data, int rc, const struct db_result *r) {
 }
 
 void api_records_list(struct http_req *req) {
-  if (!auth_require(req, AUTH_MANAGER, NULL))
+  /* Staff read their own tasks and the conversations of their pages (api_pages.h): viewer
+   * is their id, which PAGES_VISIBLE filters on; managers and admins pass NULL (all). */
+  struct principal who;
+  if (!auth_require(req, AUTH_STAFF, &who))
     return;
   const char *kind = http_param(req, 0);
   if (!valid_kind(kind)) {
     api_bad_field(req, "invalid_field", "kind", "a record kind is a lowercase word");
     return;
   }
+  if (who.role < AUTH_MANAGER && !pages_staff_may_read(req, kind))
+    return;
+  const char *viewer = who.role < AUTH_MANAGER ? who.staff_id : NULL;
   char owner[128], status[128], limit[16], after[256];
   const char *o = http_query_param(req, "owner", owner, sizeof owner);
   const char *st = http_query_param(req, "status", status, sizeof status);
@@ -57,23 +64,29 @@ void api_records_list(struct http_req *req) {
   }
   char nbuf[16];
   snprintf(nbuf, sizeof nbuf, "%ld", n);
-  const char *params[5] = {kind, o, st, nbuf, aft};
+  const char *params[6] = {kind, o, st, nbuf, aft, viewer};
   db_query(req->srv->db, "records_list",
            "SELECT jsonb_build_object('records', coalesce(jsonb_agg(" RECORD_JSON " ORDER BY "
            "r.id), '[]'), 'next_after', CASE WHEN count(*) = $4::int THEN max(r.id) END) FROM "
            "(SELECT * FROM records WHERE kind = $1 AND NOT deleted AND ($2::text IS NULL OR "
            "owner_id = $2) AND ($3::text IS NULL OR status = $3) AND ($5::text IS NULL OR "
-           "id > $5) ORDER BY id LIMIT $4::int) r",
-           5, params, text_done, req);
+           "id > $5) AND " PAGES_VISIBLE("records", "$6") " ORDER BY id LIMIT $4::int) r",
+           6, params, text_done, req);
 }
 
 void api_records_get(struct http_req *req) {
-  if (!auth_require(req, AUTH_MANAGER, NULL))
+  /* As api_records_list: staff see only what PAGES_VISIBLE lets them (else 404). */
+  struct principal who;
+  if (!auth_require(req, AUTH_STAFF, &who))
     return;
-  const char *params[2] = {http_param(req, 0), http_param(req, 1)};
-  db_query(req->srv->db, "records_get",
-           "SELECT " RECORD_JSON " FROM records r WHERE kind = $1 AND id = $2 AND NOT deleted",
-           2, params, text_done, req);
+  if (who.role < AUTH_MANAGER && !pages_staff_may_read(req, http_param(req, 0)))
+    return;
+  const char *params[3] = {http_param(req, 0), http_param(req, 1),
+                           who.role < AUTH_MANAGER ? who.staff_id : NULL};
+  db_query(req->srv->db, "records_get_visible",
+           "SELECT " RECORD_JSON " FROM records r WHERE kind = $1 AND id = $2 AND NOT deleted "
+           "AND " PAGES_VISIBLE("r", "$3"),
+           3, params, text_done, req);
 }
 
 static void get_after_write(struct http_req *req);

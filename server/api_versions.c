@@ -7,6 +7,7 @@
 #include <string.h>
 #include "server/api.h"
 #include "server/api_util.h"
+#include "server/audit.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/flowdoc.h"
@@ -37,6 +38,11 @@ static void publish_done(void *data, int rc, const struct db_result *r) {
                "the draft changed while it was being published; publish again", NULL);
     return;
   }
+  /* Audit: the version was inserted (the revision still matched). */
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddItemToObject(d, "version", cJSON_Duplicate(cJSON_GetObjectItem(v, "version"), 1));
+  audit_after(req, "flow.published", http_param(req, 0), d);
+  cJSON_Delete(d);
   http_reply_json(req, 201, v);
 }
 
@@ -53,8 +59,12 @@ static void publish_loaded(void *data, int rc, const struct db_result *r) {
   }
   cJSON *draft = api_row_json(r, 0, 0);
   const char *revision = api_row_text(r, 0, 1);
+  cJSON *refs = api_row_json(r, 0, 2);
   int errors = 0;
-  cJSON *problems = flowdoc_problems(draft, 1, &errors);
+  /* Publishing is strict: a flow that names staff, teams or providers that do not exist
+   * cannot go live. */
+  cJSON *problems = flowdoc_problems(draft, refs, 1, &errors);
+  cJSON_Delete(refs);
   if (errors > 0) {
     free(cx);
     char msg[160];
@@ -94,8 +104,9 @@ void api_flows_publish(struct http_req *req) {
     return;
   }
   const char *id = http_param(req, 0);
-  db_query(req->srv->db, "flows_draft", "SELECT draft, revision FROM flows WHERE id = $1", 1,
-           &id, publish_loaded, cx);
+  db_query(req->srv->db, "flows_draft",
+           "SELECT draft, revision, " FLOWDOC_REFS_SQL " FROM flows WHERE id = $1", 1, &id,
+           publish_loaded, cx);
 }
 
 static void activate_done(void *data, int rc, const struct db_result *r) {
@@ -112,6 +123,14 @@ static void activate_done(void *data, int rc, const struct db_result *r) {
       cJSON_AddNumberToObject(out, "active_version", atoi(v));
     else
       cJSON_AddNullToObject(out, "active_version");
+    /* Audit: the flow row was updated (activate and deactivate share this callback). */
+    int deact = strstr(req->path, "/deactivate") != NULL;
+    cJSON *d = cJSON_CreateObject();
+    if (!deact)
+      cJSON_AddItemToObject(d, "version",
+                            cJSON_Duplicate(cJSON_GetObjectItem(out, "active_version"), 1));
+    audit_after(req, deact ? "flow.deactivated" : "flow.activated", http_param(req, 0), d);
+    cJSON_Delete(d);
     http_reply_json(req, 200, out);
     return;
   }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "graph/err.h"
 #include "graph/timefmt.h"
@@ -18,6 +19,8 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/ratelimit.h"
+#include "server/secret.h"
 #include "server/server.h"
 
 #define DEFAULT_SESSION_TTL_MS (12LL * 3600 * 1000)
@@ -71,6 +74,10 @@ static int read_session_ttl(void) {
 int auth_init(const struct config *cfg) {
   if (sodium_init() < 0 || read_session_ttl() != 0)
     return ERR_IO;
+  /* The other credentials' settings: per-credential rate limits, and the key of provider
+   * secrets, which lives in the data folder beside the admin token when not configured. */
+  if (ratelimit_init() != 0 || secret_init(cfg) != 0)
+    return ERR_INVAL;
   if (cfg->admin_token[0]) {
     snprintf(admin_token, sizeof admin_token, "%s", cfg->admin_token);
     return 0;
@@ -280,6 +287,36 @@ static int is_write(enum http_method m) {
   return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH || m == HTTP_DELETE;
 }
 
+/* Takes a token of the caller's bucket (ratelimit.h); when there is none, replies 429 with
+ * Retry-After and returns 0. Events have their own bucket, so a shop's webhook burst does
+ * not lock its key out of the rest of the API, nor the reverse. */
+static int within_rate(struct http_req *req, const struct principal *p) {
+  enum ratelimit_class cls = req->method == HTTP_POST && strcmp(req->path, "/api/events") == 0
+                                 ? RATELIMIT_EVENTS
+                                 : RATELIMIT_API;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  int64_t wait_ms = ratelimit_take(cls, p->kind == AUTH_KIND_ADMIN_TOKEN ? "admin"
+                                                                         : p->cred_hash, now_ms);
+  if (wait_ms == 0)
+    return 1;
+  const struct ratelimit_spec *spec = ratelimit_get(cls);
+  long secs = (long)((wait_ms + 999) / 1000);
+  char after[24], msg[200];
+  snprintf(after, sizeof after, "%ld", secs);
+  snprintf(msg, sizeof msg, "too many requests with this credential (at most %g per second, "
+           "bursts of %g%s): retry after %ld s", spec->rate, spec->burst,
+           cls == RATELIMIT_EVENTS ? ", for events" : "", secs);
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddNumberToObject(d, "retry_after_s", (double)secs);
+  cJSON_AddNumberToObject(d, "rate_per_s", spec->rate);
+  cJSON_AddNumberToObject(d, "burst", spec->burst);
+  http_add_header(req, "Retry-After", after);
+  http_error(req, 429, "rate_limited", msg, d);
+  return 0;
+}
+
 int auth_require_scope(struct http_req *req, enum auth_role need, unsigned scopes,
                        struct principal *p) {
   struct principal local;
@@ -295,6 +332,8 @@ int auth_require_scope(struct http_req *req, enum auth_role need, unsigned scope
                "authentication required: log in, or send Authorization: Bearer <token>", NULL);
     return 0;
   }
+  if (!within_rate(req, p))
+    return 0;
   if (p->via_cookie && is_write(req->method) && !csrf_ok(req, p)) {
     http_error(req, 403, "csrf",
                "a change made with the session cookie needs the session's X-CSRF-Token header",

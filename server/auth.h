@@ -51,7 +51,9 @@ struct principal {
 
 /* Settles the admin token: the configured one, else DATA/admin-token (created with a random
  * token, mode 0600, on first start). Logs the one-time setup URL when it generated one.
- * Also reads FLOWD_SESSION_TTL (a duration, default 12h). Returns 0 or a negative ERR_*. */
+ * Also reads FLOWD_SESSION_TTL (a duration, default 12h) and the per-credential rate limits
+ * (ratelimit_init), and settles the key of provider secrets (secret_init), which lives in the
+ * same data folder when not configured. Returns 0 or a negative ERR_*. */
 int auth_init(const struct config *cfg);
 
 /* How long a session lives without use (sliding). */
@@ -71,7 +73,8 @@ enum auth_role auth_identify_cookie(const char *cookie_header, struct principal 
  * `need` (AUTH_NONE: any authenticated caller), a cookie write carries the session's
  * X-CSRF-Token, and a write with a signing key is signed. Otherwise returns 0 after replying
  * 401 (no or bad credentials, bad signature), 403 (role too low, CSRF token missing or
- * wrong) or 503 (the database could not say), or after suspending the request (see above).
+ * wrong), 429 with Retry-After (the credential is past its rate limit, ratelimit.h) or 503
+ * (the database could not say), or after suspending the request (see above).
  * p (may be NULL) receives the principal. */
 int auth_require(struct http_req *req, enum auth_role need, struct principal *p);
 

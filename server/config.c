@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph/err.h"
+#include "graph/timefmt.h"
 #include "server/config.h"
 #include "server/log.h"
 
@@ -22,6 +23,7 @@ static const char usage[] =
     "  --admin-token TOKEN  a bearer token with the admin role [FLOWD_ADMIN_TOKEN]\n"
     "  --web-dir DIR        the built editor to serve at / [FLOWD_WEB_DIR]\n"
     "  --db-pool N          database connections [FLOWD_DB_POOL], default 4\n"
+    "  --retention DAYS     run history kept, e.g. 30d or 2w [FLOWD_RETENTION], default 30d\n"
     "  --help               show this text\n"
     "  --version            show the version\n";
 
@@ -84,6 +86,16 @@ static int set_pool(struct config *cfg, const char *v) {
   return 0;
 }
 
+static int set_retention(struct config *cfg, const char *v) {
+  int64_t ms;
+  if (duration_parse(v, &ms, NULL) != 0 || ms < 86400000LL || ms % 86400000LL) {
+    fprintf(stderr, "flowd: invalid retention \"%s\" (whole days, at least 1d: 30d, 2w)\n", v);
+    return -1;
+  }
+  cfg->retention_days = (int)(ms / 86400000LL);
+  return 0;
+}
+
 static int from_env(struct config *cfg) {
   const char *v;
   if ((v = getenv("FLOWD_LISTEN")) && *v && set_listen(cfg, v))
@@ -97,6 +109,8 @@ static int from_env(struct config *cfg) {
   copy(cfg->web_dir, sizeof cfg->web_dir, getenv("FLOWD_WEB_DIR"));
   if ((v = getenv("FLOWD_DB_POOL")) && *v && set_pool(cfg, v))
     return -1;
+  if ((v = getenv("FLOWD_RETENTION")) && *v && set_retention(cfg, v))
+    return -1;
   return 0;
 }
 
@@ -107,6 +121,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv) {
   strcpy(cfg->data_dir, "./var");
   cfg->log_level = LOG_INFO;
   cfg->db_pool_size = 4;
+  cfg->retention_days = 30;
   if (from_env(cfg))
     return CONFIG_EXIT_ERROR;
 
@@ -114,7 +129,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv) {
       {"listen", required_argument, 0, 'l'},  {"db", required_argument, 0, 'd'},
       {"data", required_argument, 0, 'D'},    {"log", required_argument, 0, 'L'},
       {"admin-token", required_argument, 0, 't'}, {"web-dir", required_argument, 0, 'w'},
-      {"db-pool", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+      {"db-pool", required_argument, 0, 'p'}, {"retention", required_argument, 0, 'R'},
+      {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   optind = 1;
   int c;
@@ -128,6 +144,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv) {
     case 't': copy(cfg->admin_token, sizeof cfg->admin_token, optarg); break;
     case 'w': copy(cfg->web_dir, sizeof cfg->web_dir, optarg); break;
     case 'p': bad = set_pool(cfg, optarg); break;
+    case 'R': bad = set_retention(cfg, optarg); break;
     case 'h': fputs(usage, stdout); return CONFIG_EXIT_OK;
     case 'V': printf("flowd %s\n", FLOWD_VERSION); return CONFIG_EXIT_OK;
     default: fputs(usage, stderr); return CONFIG_EXIT_ERROR;

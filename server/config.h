@@ -11,6 +11,7 @@ struct config {
   char admin_token[256]; /* FLOWD_ADMIN_TOKEN; empty: none */
   char web_dir[4200];    /* FLOWD_WEB_DIR: the built editor; default: found next to the binary */
   int db_pool_size;      /* FLOWD_DB_POOL, default 4 */
+  int retention_days;    /* FLOWD_RETENTION (a duration of whole days), default 30 */
 };
 
 enum config_result { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_EXIT_ERROR = 2 };

@@ -39,6 +39,7 @@ static struct {
   int active;
   int stopping;
   int lease_ms;
+  unsigned long long segments, finished;
 } X;
 
 static const char *const status_names[] = {"running", "waiting", "succeeded", "failed",
@@ -166,6 +167,14 @@ void step_set_var(struct step *s, const char *name, cJSON *value) {
 }
 
 struct db_batch *step_batch(struct step *s) { return s->run->effects; }
+
+void step_set_staff(struct step *s, cJSON *staff) {
+  cJSON *scope = s->run->scope;
+  if (cJSON_GetObjectItem(scope, "staff"))
+    cJSON_ReplaceItemInObject(scope, "staff", staff);
+  else
+    cJSON_AddItemToObject(scope, "staff", staff);
+}
 
 struct step_q {
   struct step *s;
@@ -340,6 +349,12 @@ static void on_final_notify(void *ud, const char *channel, const char *payload) 
 }
 
 void exec_active_add(int d) { X.active += d; }
+void exec_count_commit(int finished) {
+  X.segments++;
+  X.finished += finished != 0;
+}
+unsigned long long exec_segments_committed(void) { return X.segments; }
+unsigned long long exec_runs_finished(void) { return X.finished; }
 struct server *exec_server(void) { return X.srv; }
 
 int exec_init(struct server *srv) {

@@ -45,5 +45,8 @@ void exec_test_run(struct graph *graph, const char *flow_id, const cJSON *event,
 
 /* Runs being executed now (for metrics and drain). */
 int exec_active(void);
+/* Run segments this process committed, and runs it finished (for metrics). */
+unsigned long long exec_segments_committed(void);
+unsigned long long exec_runs_finished(void);
 
 #endif

@@ -39,6 +39,7 @@ struct xrun {
   int test;
   int depth;
   int fresh;       /* first segment: the trigger has not run yet */
+  int waited;      /* it had a waiting node when this segment began */
   int discard;     /* the trigger's condition did not match: the run never existed */
   int in_execute;  /* inside a node's execute call */
   int busy;        /* a step is executing (maybe asynchronously) */
@@ -84,6 +85,8 @@ void xrun_drop(struct xrun *xr);
 /* exec.c */
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg);
 void exec_active_add(int d);
+/* A segment committed (finished: the run reached a final status). */
+void exec_count_commit(int finished);
 struct server *exec_server(void);
 
 /* flowcache.c: the parsed graph of flow_id's version (immutable, so cached for good).

@@ -57,13 +57,23 @@ int flowdoc_check(struct http_req *req, cJSON *doc, const char *id_from_path) {
   return 1;
 }
 
-cJSON *flowdoc_problems(const cJSON *doc, int strict, int *errors) {
+/* graph_refs' look-up: answers from the id lists fetched with the flow. */
+static int ref_exists(void *ud, const char *kind, const char *id) {
+  const cJSON *list = cJSON_GetObjectItem((const cJSON *)ud, kind), *it;
+  if (!cJSON_IsArray(list))
+    return -1;
+  cJSON_ArrayForEach(it, list) {
+    if (cJSON_IsString(it) && strcmp(it->valuestring, id) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+cJSON *flowdoc_problems(const cJSON *doc, const cJSON *refs, int strict, int *errors) {
   struct graph *g = NULL;
   cJSON *problems = NULL;
-  /* References to staff, teams and providers are checked once those exist (sales actions);
-   * until then graph_parse is given no resolver and skips them. */
-  (void)strict;
-  graph_parse(doc, NULL, &g, &problems);
+  struct graph_refs r = {ref_exists, (void *)refs, strict};
+  graph_parse(doc, refs ? &r : NULL, &g, &problems);
   graph_free(g);
   if (!problems)
     problems = cJSON_CreateArray();

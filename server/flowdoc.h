@@ -14,8 +14,17 @@ struct http_req;
  * replies 400 naming the field and returns 0; returns 1 when the handler may go on. */
 int flowdoc_check(struct http_req *req, cJSON *doc, const char *id_from_path);
 
-/* Validates doc as a graph; returns a new array of problems. strict: missing references are
- * errors (publish), not warnings (drafts). *errors receives the number of errors. */
-cJSON *flowdoc_problems(const cJSON *doc, int strict, int *errors);
+/* SQL for a JSON object of the ids a flow may refer to: {"staff": [...], "team": [...],
+ * "provider": [...]}. Handlers fetch it with the flow they validate. */
+#define FLOWDOC_REFS_SQL                                                                   \
+  "jsonb_build_object('staff', coalesce((SELECT jsonb_agg(id) FROM staff), '[]'), "       \
+  "'team', coalesce((SELECT jsonb_agg(id) FROM teams), '[]'), "                          \
+  "'provider', coalesce((SELECT jsonb_agg(id) FROM providers), '[]'))"
+
+/* Validates doc as a graph against refs (FLOWDOC_REFS_SQL's object; NULL: references are not
+ * checked); returns a new array of problems. strict: a missing reference is an error
+ * (publish), else a warning (drafts may name staff not created yet). *errors (may be NULL)
+ * receives the number of errors. */
+cJSON *flowdoc_problems(const cJSON *doc, const cJSON *refs, int strict, int *errors);
 
 #endif

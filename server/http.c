@@ -21,6 +21,7 @@
 #define MAX_ROUTES 128
 #define MAX_STATUSES 12
 #define NBUCKETS 12
+#define HANDLER_TIMEOUT_S 60 /* a reply may wait this long on the database */
 
 static const double buckets[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1,     2.5};
@@ -45,6 +46,7 @@ static struct {
   char web_dir[512];
   int draining;
   int in_flight;
+  int idle_timeout_s, body_timeout_s; /* see http.h */
   struct route_stats stats[MAX_ROUTES + 1]; /* last: static files and not found */
 } H;
 
@@ -292,12 +294,69 @@ void http_error(struct http_req *req, int status, const char *code, const char *
   http_reply_json(req, status, root);
 }
 
+/* ---- JSON limits ---- */
+
+int http_json_limits(const char *text, size_t len, size_t *offset) {
+  int depth = 0, in_string = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++; /* the escaped byte cannot end the string */
+      else if (c == '"')
+        in_string = 0;
+      if (in_string && i - start > HTTP_MAX_JSON_STRING) {
+        *offset = start;
+        return ERR_TOOBIG;
+      }
+    } else if (c == '"') {
+      in_string = 1;
+      start = i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > HTTP_MAX_JSON_DEPTH) {
+        *offset = i;
+        return ERR_TOODEEP;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return 0;
+}
+
+/* Replies for a body past a JSON limit and returns 1; returns 0 when it is within them. */
+static int refuse_json_limits(struct http_req *req) {
+  size_t off = 0;
+  int rc = http_json_limits(req->body, req->body_len, &off);
+  if (rc == 0)
+    return 0;
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddNumberToObject(d, "offset", (double)off);
+  char msg[160];
+  if (rc == ERR_TOODEEP) {
+    cJSON_AddNumberToObject(d, "limit", HTTP_MAX_JSON_DEPTH);
+    snprintf(msg, sizeof msg, "the JSON body is nested deeper than %d levels (at byte %zu)",
+             HTTP_MAX_JSON_DEPTH, off);
+    http_error(req, 400, "too_deep", msg, d);
+  } else {
+    cJSON_AddNumberToObject(d, "limit", HTTP_MAX_JSON_STRING);
+    snprintf(msg, sizeof msg, "the JSON body has a string longer than %d bytes (at byte %zu)",
+             HTTP_MAX_JSON_STRING, off);
+    http_error(req, 413, "string_too_long", msg, d);
+  }
+  return 1;
+}
+
 cJSON *http_body_json(struct http_req *req) {
   if (!req->body || req->body_len == 0) {
     http_error(req, 400, "invalid_json", "the request body is empty; a JSON document is required",
                NULL);
     return NULL;
   }
+  /* cJSON recurses once per nesting level: the limits are checked before it runs. */
+  if (refuse_json_limits(req))
+    return NULL;
   const char *end = NULL;
   /* The length includes the NUL, which cJSON checks for when asked to reject trailing bytes. */
   cJSON *doc = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1, &end, 1);
@@ -383,6 +442,10 @@ static void dispatch(struct http_req *req) {
   if (req->dispatched)
     return;
   req->dispatched = 1;
+  /* The body is in (lws shortened the timeout while reading it): the reply may now wait on
+   * the database; lws would otherwise drop the request after a few seconds. */
+  if (req->wsi)
+    lws_set_timeout(req->wsi, PENDING_TIMEOUT_HTTP_CONTENT, HANDLER_TIMEOUT_S);
   if (H.draining && strcmp(req->path, "/healthz") != 0) {
     http_add_header(req, "Retry-After", "1");
     http_error(req, 503, "shutting_down", "flowd is shutting down", NULL);
@@ -489,9 +552,11 @@ static int begin_request(struct lws *wsi, struct pss *pss, const char *uri) {
   req->content_length = cl[0] ? atol(cl) : -1;
   pss->req = req;
   H.in_flight++;
-  /* A reply may wait on the database; lws would otherwise drop the request after 5 s. */
-  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, 60);
   int has_body = req->content_length > 0;
+  /* A body must be complete within the body timeout (checked again as it arrives, since lws
+   * re-arms its own short timeout with every chunk); dispatch() then allows for the reply. */
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+                  has_body ? H.body_timeout_s : HANDLER_TIMEOUT_S);
   if (req->content_length > HTTP_MAX_BODY) {
     http_error(req, 413, "body_too_large", "the request body is larger than 8 MiB", NULL);
     return 0;
@@ -504,6 +569,13 @@ static int begin_request(struct lws *wsi, struct pss *pss, const char *uri) {
 static int on_body(struct http_req *req, const void *in, size_t len) {
   if (req->replied || len == 0)
     return 0;
+  /* lws restarts its timeout with each chunk, so a client trickling a byte at a time would
+   * hold the connection forever: the body has one deadline, counted from the headers. */
+  if (now_ns() - req->start_ns > (uint64_t)H.body_timeout_s * 1000000000ull) {
+    log_warn("dropped a request whose body arrived too slowly", "path=%s received=%zu",
+             log_quote(req->path), req->body_len);
+    return -1;
+  }
   if (req->body_len + len > HTTP_MAX_BODY) {
     http_error(req, 413, "body_too_large", "the request body is larger than 8 MiB", NULL);
     return 0;
@@ -530,6 +602,11 @@ static void end_request(struct pss *pss) {
     return;
   pss->req = NULL;
   if (req->replied) {
+    req_free(req);
+  } else if (!req->dispatched) {
+    /* The client went away (or was dropped) before its body was complete: no handler has the
+     * request, so nothing will ever reply to it. */
+    H.in_flight--;
     req_free(req);
   } else {
     req->wsi = NULL; /* freed by its reply */
@@ -570,9 +647,27 @@ static void lws_log(int level, const char *line) {
           log_quote(msg));
 }
 
+/* A timeout in seconds from the environment (1 s to 1 h), else dflt. These belong with the
+ * other settings in config.c; they are read here until the config module grows them. */
+static int env_seconds(const char *name, int dflt) {
+  const char *v = getenv(name);
+  if (!v || !*v)
+    return dflt;
+  char *end;
+  long s = strtol(v, &end, 10);
+  if (*end || s < 1 || s > 3600) {
+    log_warn("ignoring an invalid timeout (whole seconds, 1 to 3600)", "name=%s value=%s",
+             name, log_quote(v));
+    return dflt;
+  }
+  return (int)s;
+}
+
 int http_start(struct server *srv, uv_loop_t *loop, const char *host, int port,
                const struct http_route *routes, const char *web_dir) {
   H.srv = srv;
+  H.idle_timeout_s = env_seconds("FLOWD_HTTP_IDLE_TIMEOUT", HTTP_IDLE_TIMEOUT_S);
+  H.body_timeout_s = env_seconds("FLOWD_HTTP_BODY_TIMEOUT", HTTP_BODY_TIMEOUT_S);
   H.loop = loop;
   H.routes = routes;
   for (H.nroutes = 0; routes[H.nroutes].pattern; H.nroutes++)
@@ -614,7 +709,9 @@ int http_start(struct server *srv, uv_loop_t *loop, const char *host, int port,
   vi.protocols = protocols;
   vi.vhost_name = "flowd";
   vi.options = strchr(host, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
-  vi.keepalive_timeout = 30;
+  /* Idle keep-alive connections are closed after this (checked: lws also drops a connection
+   * whose request headers take longer than about 10 s to arrive). */
+  vi.keepalive_timeout = H.idle_timeout_s;
   vi.pvo = &ws_pvo;
   vi.retry_and_idle_policy = &ws_idle;
   if (!lws_create_vhost(H.ctx, &vi)) {

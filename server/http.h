@@ -19,6 +19,16 @@ enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_BODY (8 * 1024 * 1024)
+/* Limits of a JSON body, checked before it is parsed (http_body_json): arrays and objects
+ * nested at most this deep (400 too_deep), no string or member name longer than this many
+ * bytes (413 string_too_long). Handlers may be stricter. */
+#define HTTP_MAX_JSON_DEPTH 64
+#define HTTP_MAX_JSON_STRING (1024 * 1024)
+/* Timeouts (seconds; FLOWD_HTTP_IDLE_TIMEOUT and FLOWD_HTTP_BODY_TIMEOUT override them): an
+ * idle keep-alive connection is closed, and a request whose body has not fully arrived this
+ * long after its headers is dropped, however steadily it trickles in. */
+#define HTTP_IDLE_TIMEOUT_S 30
+#define HTTP_BODY_TIMEOUT_S 30
 
 struct http_req {
   struct server *srv;
@@ -87,9 +97,16 @@ const char *http_query_param(const struct http_req *req, const char *name, char 
 /* The route's {name} parameter i (0-based). */
 const char *http_param(const struct http_req *req, int i);
 
-/* Parses the body as JSON. On failure replies 400 (invalid_json, with the position) or 415
- * itself and returns NULL. Returns a new reference. */
+/* Parses the body as JSON. On failure replies 400 (invalid_json, with the position; too_deep
+ * past HTTP_MAX_JSON_DEPTH) or 413 (string_too_long past HTTP_MAX_JSON_STRING) itself and
+ * returns NULL. Returns a new reference. */
 cJSON *http_body_json(struct http_req *req);
+
+/* Checks JSON text (len bytes) against HTTP_MAX_JSON_DEPTH and HTTP_MAX_JSON_STRING in one
+ * pass without allocating, so a hostile document is refused before a parser or handler
+ * recurses into it. Returns 0, ERR_TOODEEP or ERR_TOOBIG with *offset at the byte where the
+ * limit was passed. Malformed JSON passes: the parser reports it. */
+int http_json_limits(const char *text, size_t len, size_t *offset);
 
 /* Per-route counters for /metrics: writes Prometheus text into a new string. */
 char *http_metrics_text(void);

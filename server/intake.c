@@ -78,7 +78,11 @@ const char *intake_check_event(const cJSON *ev, const char **field) {
   *field = "data";
   if (data && !cJSON_IsObject(data))
     return "\"data\" must be a JSON object";
-  if (is_record_verb(type->valuestring)) {
+  /* A comment on a fan page is a conversation event (its record is the conversation), even
+   * though its type reads like a record event. */
+  int fan_page_comment = !strcmp(type->valuestring, "comment.created") &&
+                         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "page_id"));
+  if (is_record_verb(type->valuestring) && !fan_page_comment) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
     *field = "data.id";
     if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > 200)

@@ -20,6 +20,7 @@
 #include "server/outbox.h"
 #include "server/people.h"
 #include "server/pgembed.h"
+#include "server/retention.h"
 #include "server/server.h"
 #include "server/ws.h"
 
@@ -71,6 +72,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   log_info("shutting down", "signal=%d in_flight=%d", signum, http_in_flight());
   http_drain();
   exec_shutdown(); /* claim no more runs; the segments under way finish */
+  retention_shutdown();
   drain_started = uv_now(s->loop);
   uv_timer_init(s->loop, &drain_timer);
   uv_timer_start(&drain_timer, on_drain, 0, 20);
@@ -148,7 +150,7 @@ int main(int argc, char **argv) {
       http_start(&srv, loop, cfg.listen_host, cfg.listen_port, server_routes,
                             cfg.web_dir) != 0 ||
       ws_init(&srv) != 0 || /* the websocket hub, right after HTTP */
-      intake_init(&srv) != 0 || exec_init(&srv) != 0 ||
+      intake_init(&srv) != 0 || exec_init(&srv) != 0 || retention_init(&srv) != 0 ||
       outbox_init(&srv) != 0) { /* deliveries: the outbox worker of this process */
     log_error("start-up failed", NULL);
     http_free();

@@ -28,8 +28,11 @@ static int drop_privileges;
 const char *pgembed_bindir(void) {
   static char dir[256];
   const char *env = getenv("FLOWD_PG_BINDIR");
-  if (env && *env)
-    return env;
+  if (env && *env) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/postgres", env);
+    return access(p, X_OK) == 0 ? env : NULL;
+  }
   for (int v = 17; v >= 12; v--) {
     char p[300];
     snprintf(dir, sizeof dir, "/usr/lib/postgresql/%d/bin", v);
@@ -211,8 +214,10 @@ static int ensure_database(struct err_detail *d) {
 int pgembed_start(const char *data_dir, char *conninfo, size_t len, struct err_detail *d) {
   if (!pgembed_bindir())
     return err_set(d, ERR_NOTFOUND, "",
-                   "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install "
-                   "them with \"apt-get install postgresql-15\" or set FLOWD_DB to use a server");
+                   "PostgreSQL server binaries not found (in %s): install them with "
+                   "\"apt-get install postgresql-15\", or set FLOWD_DB to use a server",
+                   getenv("FLOWD_PG_BINDIR") && *getenv("FLOWD_PG_BINDIR")
+                       ? getenv("FLOWD_PG_BINDIR") : "/usr/lib/postgresql/*/bin");
   int rc;
   if ((rc = find_user(d)) || (rc = set_paths(data_dir, d)) || (rc = init_cluster(d)) ||
       (rc = start_server(d)))

@@ -13,6 +13,7 @@
 #include "graph/err.h"
 #include "server/api_util.h"
 #include "server/db.h"
+#include "server/intake.h"
 #include "server/log.h"
 #include "server/presence.h"
 #include "server/server.h"
@@ -51,11 +52,34 @@ static const char RECOMPUTE[] =
     "RETURNING json_build_object('staff', p.staff_id, 'online', p.online, 'source', p.source, "
     "'at', p.changed_at)";
 
+static void event_done(void *data, int rc, const cJSON *accepted, const cJSON *result) {
+  (void)data, (void)accepted, (void)result;
+  if (rc)
+    log_warn("could not submit a presence event", "error=%s", err_name(rc));
+}
+
+/* Every flip becomes the event staff.online / staff.offline {id} that flows trigger on; the
+ * process that made the flip (and publishes it) submits it, so there is one per flip. */
+static void submit_event(const cJSON *msg) {
+  const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "staff"));
+  if (!id)
+    return;
+  cJSON *ev = cJSON_CreateObject();
+  cJSON_AddStringToObject(ev, "type", cJSON_IsTrue(cJSON_GetObjectItem(msg, "online"))
+                                          ? "staff.online" : "staff.offline");
+  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "data"), "id", id);
+  cJSON *events = cJSON_CreateArray();
+  cJSON_AddItemToArray(events, ev);
+  intake_submit(events, 0, 0, event_done, NULL);
+}
+
 void presence_publish(const struct db_result *r, int stmt) {
   for (int i = 0; i < api_rows(r, stmt); i++) {
     cJSON *msg = cJSON_Parse(PQgetvalue(r->res[stmt], i, 0));
-    if (msg)
-      ws_publish("presence", "presence.changed", msg);
+    if (!msg)
+      continue;
+    submit_event(msg); /* presence as events (the sales-actions issue) */
+    ws_publish("presence", "presence.changed", msg);
   }
 }
 

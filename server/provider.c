@@ -1,16 +1,21 @@
-/* provider: validation and secret masking of provider configurations.
+/* provider: validation, secret masking and encryption at rest of provider configurations.
  *
- * Invariant: the list of secret fields lives in one place (secret_paths and
- * provider_secret_header), used both to mask and to keep secrets on update, so a field cannot
- * be masked in one direction and lost in the other. Unknown fields are refused: a typo in a
- * provider's configuration should fail when it is saved, not when a message is due. */
+ * Invariant: which fields are secret is decided in one place (each_secret: secret_paths,
+ * provider_secret_header, and body members named like a secret), used to mask, to keep
+ * secrets on update, to seal them for storage and to open them for a send, so a field cannot
+ * be treated as secret in one direction and not in the other. Unknown fields are refused: a
+ * typo in a provider's configuration should fail when it is saved, not when a message is
+ * due. */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "server/mailmsg.h"
 #include "server/provider.h"
+#include "server/secret.h"
 
 /* Secret fields: a key directly in config, or in config.auth. */
 static const char *const secret_paths[][2] = {
@@ -197,21 +202,69 @@ static int check_smtp(const cJSON *c, struct err_detail *d) {
   return rc;
 }
 
+/* ---- which fields are secret ---- */
+
+/* Called with a secret string value and the value at the same place in the old config (or
+ * NULL); a non-zero return stops the walk and is returned. */
+typedef int (*secret_fn)(cJSON *v, const cJSON *old, void *ud);
+
+static cJSON *member(const cJSON *o, const char *key) {
+  return o && key ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+/* Body templates: string members (at any depth) whose name says they carry a secret. */
+static int each_in_body(cJSON *v, const cJSON *old, secret_fn fn, void *ud) {
+  cJSON *c;
+  int i = 0, rc = 0;
+  cJSON_ArrayForEach(c, v) {
+    const cJSON *o = cJSON_IsArray(v) ? (cJSON_IsArray(old) ? cJSON_GetArrayItem(old, i) : NULL)
+                                      : member(old, c->string);
+    if (cJSON_IsString(c) && c->string && provider_secret_header(c->string))
+      rc = fn(c, o, ud);
+    else if (cJSON_IsArray(c) || cJSON_IsObject(c))
+      rc = each_in_body(c, o, fn, ud);
+    if (rc)
+      return rc;
+    i++;
+  }
+  return 0;
+}
+
+static int each_secret(cJSON *config, const cJSON *old, secret_fn fn, void *ud) {
+  int rc = 0;
+  for (size_t i = 0; !rc && i < NSECRETS; i++) {
+    const char *p = secret_paths[i][0], *k = secret_paths[i][1];
+    cJSON *v = member(p ? member(config, p) : config, k);
+    if (cJSON_IsString(v))
+      rc = fn(v, member(p ? member(old, p) : old, k), ud);
+  }
+  cJSON *h, *headers = member(config, "headers");
+  cJSON_ArrayForEach(h, headers) {
+    if (!rc && cJSON_IsString(h) && h->string && provider_secret_header(h->string))
+      rc = fn(h, member(member(old, "headers"), h->string), ud);
+  }
+  cJSON *body = member(config, "body");
+  if (!rc && (cJSON_IsObject(body) || cJSON_IsArray(body)))
+    rc = each_in_body(body, member(old, "body"), fn, ud);
+  return rc;
+}
+
+static int is_masked(cJSON *v, const cJSON *old, void *ud) {
+  (void)old;
+  (void)ud;
+  return strcmp(v->valuestring, PROVIDER_MASK) == 0;
+}
+
 int provider_validate(const char *type, const cJSON *config, struct err_detail *d) {
   if (!type || (strcmp(type, "http") != 0 && strcmp(type, "smtp") != 0))
     return err_set(d, ERR_INVAL, "type", "type must be \"smtp\" or \"http\"");
   if (!cJSON_IsObject(config))
     return bad(d, "config", "must be an object");
   int rc = strcmp(type, "http") == 0 ? check_http(config, d) : check_smtp(config, d);
-  for (size_t i = 0; !rc && i < NSECRETS; i++) {
-    const cJSON *o = secret_paths[i][0]
-                         ? cJSON_GetObjectItemCaseSensitive(config, secret_paths[i][0])
-                         : config;
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, secret_paths[i][1]));
-    if (v && strcmp(v, PROVIDER_MASK) == 0)
-      rc = err_set(d, ERR_INVAL, "config", "a secret is still masked (" PROVIDER_MASK
-                   "): send the secret itself");
-  }
+  /* The walk only reads: the cast is for the callback's shared signature. */
+  if (!rc && each_secret((cJSON *)config, NULL, is_masked, NULL))
+    rc = err_set(d, ERR_INVAL, "config", "a secret is still masked (" PROVIDER_MASK
+                 "): send the secret itself");
   return rc;
 }
 
@@ -239,41 +292,96 @@ void provider_mask_headers(cJSON *headers) {
   }
 }
 
-static cJSON *secret_parent(cJSON *config, size_t i) {
-  return secret_paths[i][0] ? cJSON_GetObjectItemCaseSensitive(config, secret_paths[i][0])
-                            : config;
+/* ---- masking, keeping, sealing, opening ---- */
+
+static int mask_one(cJSON *v, const cJSON *old, void *ud) {
+  (void)old;
+  (void)ud;
+  return cJSON_SetValuestring(v, PROVIDER_MASK) ? 0 : ERR_NOMEM;
 }
 
 cJSON *provider_masked(const cJSON *config) {
   cJSON *c = cJSON_Duplicate(config, 1);
-  for (size_t i = 0; c && i < NSECRETS; i++) {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(secret_parent(c, i), secret_paths[i][1]);
-    if (cJSON_IsString(v))
-      cJSON_SetValuestring(v, PROVIDER_MASK);
-  }
-  provider_mask_headers(cJSON_GetObjectItemCaseSensitive(c, "headers"));
+  if (c)
+    each_secret(c, NULL, mask_one, NULL);
   return c;
 }
 
-static void keep_one(cJSON *parent, const char *key, const cJSON *old_parent) {
-  cJSON *v = cJSON_GetObjectItemCaseSensitive(parent, key);
-  const cJSON *o = cJSON_GetObjectItemCaseSensitive(old_parent, key);
-  if (cJSON_IsString(v) && strcmp(v->valuestring, PROVIDER_MASK) == 0 && cJSON_IsString(o))
-    cJSON_SetValuestring(v, o->valuestring);
+static int keep_one(cJSON *v, const cJSON *old, void *ud) {
+  (void)ud;
+  if (strcmp(v->valuestring, PROVIDER_MASK) == 0 && cJSON_IsString(old))
+    cJSON_SetValuestring(v, old->valuestring);
+  return 0;
 }
 
 void provider_keep_secrets(cJSON *config, const cJSON *old) {
-  if (!cJSON_IsObject(config) || !cJSON_IsObject(old))
-    return;
-  for (size_t i = 0; i < NSECRETS; i++) {
-    const cJSON *op = secret_paths[i][0]
-                          ? cJSON_GetObjectItemCaseSensitive(old, secret_paths[i][0])
-                          : old;
-    keep_one(secret_parent(config, i), secret_paths[i][1], op);
+  if (cJSON_IsObject(config) && cJSON_IsObject(old))
+    each_secret(config, old, keep_one, NULL);
+}
+
+/* Stored values that are already sealed (kept from the old config) stay as they are. */
+static int seal_one(cJSON *v, const cJSON *old, void *ud) {
+  (void)old;
+  (void)ud;
+  if (!v->valuestring[0] || secret_is_sealed(v->valuestring))
+    return 0;
+  char *sealed = NULL;
+  int rc = secret_seal(v->valuestring, &sealed);
+  if (!rc && !cJSON_SetValuestring(v, sealed))
+    rc = ERR_NOMEM;
+  free(sealed);
+  return rc;
+}
+
+int provider_seal_secrets(cJSON *config) {
+  return cJSON_IsObject(config) ? each_secret(config, NULL, seal_one, NULL) : 0;
+}
+
+/* Values stored before secrets were encrypted are plain: they are used as they are. */
+static int open_one(cJSON *v, const cJSON *old, void *ud) {
+  (void)old;
+  if (!secret_is_sealed(v->valuestring))
+    return 0;
+  char *plain = NULL;
+  int rc = secret_open(v->valuestring, &plain);
+  if (!rc && !cJSON_SetValuestring(v, plain))
+    rc = ERR_NOMEM;
+  if (plain) {
+    sodium_memzero(plain, strlen(plain));
+    free(plain);
   }
-  cJSON *h, *headers = cJSON_GetObjectItemCaseSensitive(config, "headers");
-  cJSON_ArrayForEach(h, headers) {
-    if (h->string && provider_secret_header(h->string))
-      keep_one(headers, h->string, cJSON_GetObjectItemCaseSensitive(old, "headers"));
+  if (rc && rc != ERR_NOMEM)
+    err_set(ud, rc, v->string ? v->string : "",
+            "the provider's secret %s cannot be decrypted: %s", v->string ? v->string : "",
+            rc == ERR_BADSTATE ? "this process has no secret key"
+                               : "it was saved with another FLOWD_SECRET_KEY (every process "
+                                 "must have the same key), or it was altered");
+  return rc;
+}
+
+int provider_opened(const cJSON *config, cJSON **out, struct err_detail *d) {
+  cJSON *c = config ? cJSON_Duplicate(config, 1) : cJSON_CreateObject();
+  *out = NULL;
+  if (!c)
+    return ERR_NOMEM;
+  int rc = each_secret(c, NULL, open_one, d);
+  if (rc) {
+    provider_free_opened(c);
+    return rc;
   }
+  *out = c;
+  return 0;
+}
+
+static int wipe_one(cJSON *v, const cJSON *old, void *ud) {
+  (void)old;
+  (void)ud;
+  sodium_memzero(v->valuestring, strlen(v->valuestring));
+  return 0;
+}
+
+void provider_free_opened(cJSON *config) {
+  if (config)
+    each_secret(config, NULL, wipe_one, NULL);
+  cJSON_Delete(config);
 }

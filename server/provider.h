@@ -7,8 +7,9 @@
  * are Mustache: use {{{x}}} for values that must not be HTML-escaped (JSON bodies).
  * `smtp` (e-mail): {host, port (default 587, 465 with tls, 25 with none), starttls:
  * none|starttls|tls (default starttls), username, password, from, timeout_ms (default 30 s)}. Secrets (passwords, tokens, auth header values, and header
- * values whose name says they carry credentials) never leave the server: the API shows them
- * as PROVIDER_MASK, and a PROVIDER_MASK sent back in an update keeps the stored secret. */
+ * values and body members whose name says they carry credentials) never leave the server:
+ * the API shows them as PROVIDER_MASK, a PROVIDER_MASK sent back in an update keeps the
+ * stored secret, and they are stored encrypted (provider_seal_secrets). */
 #ifndef FLOWD_PROVIDER_H
 #define FLOWD_PROVIDER_H
 #include <cjson/cJSON.h>
@@ -37,5 +38,19 @@ int provider_secret_header(const char *name);
 
 /* Masks the secret values of a headers object in place ({name: value}). */
 void provider_mask_headers(cJSON *headers);
+
+/* Secrets at rest (secret.h): every secret above, plus string members of the body template
+ * whose name says they carry a secret (as provider_secret_header), is stored sealed.
+ * provider_seal_secrets seals, in place, each one that is not sealed yet (the ones kept from
+ * the stored config already are). Returns 0, ERR_BADSTATE (no key) or ERR_NOMEM. */
+int provider_seal_secrets(cJSON *config);
+
+/* Makes *out a copy of config with every sealed secret opened, for the send that needs it
+ * (a new reference: free it with provider_free_opened, which wipes the secrets first).
+ * Secrets saved before encryption existed are plain and stay as they are. Returns 0,
+ * ERR_NOMEM, or ERR_INVAL / ERR_BADSTATE with d->msg saying which secret cannot be opened
+ * and why; *out is NULL on failure. */
+int provider_opened(const cJSON *config, cJSON **out, struct err_detail *d);
+void provider_free_opened(cJSON *config);
 
 #endif

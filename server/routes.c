@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include "server/api.h"
 #include "server/api_deliveries.h"
+#include "server/api_pages.h"
 #include "server/api_people.h"
 #include "server/http.h"
 #include "server/server.h"
@@ -64,5 +65,9 @@ const struct http_route server_routes[] = {
     {HTTP_POST, "/api/keys", api_keys_create, NULL},
     {HTTP_DELETE, "/api/keys/{id}", api_keys_delete, NULL},
     {HTTP_GET, "/api/audit", api_audit_list, NULL},
+    /* pages */
+    {HTTP_GET, "/api/pages", api_pages_list, NULL},
+    {HTTP_GET, "/api/pages/{id}", api_pages_get, NULL},
+    {HTTP_PUT, "/api/pages/{id}", api_pages_put, NULL},
     {0, NULL, NULL, NULL},
 };

@@ -4,19 +4,23 @@
  * exactly once; the job owns everything the transfer reads (upload text, recipient list) and
  * everything it collects (response body up to SEND_RESPONSE_MAX, a subset of the headers), and
  * frees them there. Only http, https, smtp and smtps are allowed, and redirects are not
- * followed: a delivery goes where its configuration says and nowhere else. */
+ * followed: a delivery goes where its configuration says and nowhere else. Webhooks
+ * (action.http) also obey netallow.h: the URL's host must be allowed, and the address
+ * connected to must not be link-local or unspecified. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <uv.h>
 #include "graph/err.h"
 #include "graph/tmpl.h"
 #include "server/curlm.h"
 #include "server/mailmsg.h"
+#include "server/netallow.h"
 #include "server/provider.h"
 #include "server/send.h"
 
@@ -39,6 +43,7 @@ struct job {
   cJSON *resp_headers;   /* of the last response (a 100 Continue does not count) */
   char errbuf[CURL_ERROR_SIZE];
   uint64_t start_ns;     /* uv_hrtime at submission */
+  char blocked[64];      /* webhooks: an address netallow refused, or "" */
 };
 
 static const char *const kept_headers[] = {"content-type", "location", "retry-after",
@@ -211,6 +216,12 @@ static cJSON *http_response(struct job *j, long status, double duration_ms) {
 static void judge_http(struct job *j, CURL *easy, CURLcode rc, struct send_result *r) {
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK && j->blocked[0]) { /* curl saw only "could not connect" */
+    r->verdict = SEND_FAIL;
+    snprintf(r->error, sizeof r->error, "blocked: the URL's host resolves to %s, a link-local "
+             "or unspecified address, which action.http may not reach", j->blocked);
+    return;
+  }
   if (rc != CURLE_OK) {
     r->verdict = curl_verdict(rc);
     snprintf(r->error, sizeof r->error, "%s%s%s", curl_easy_strerror(rc),
@@ -410,6 +421,28 @@ static int abandon(CURL *easy, struct curl_slist *h, struct job *j, int rc,
   return rc;
 }
 
+/* Webhooks: refuses an address netallow does not allow before connecting to it (curl then
+ * tries the host's next address, if any). */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  struct job *j = ud;
+  if (purpose == CURLSOCKTYPE_IPCXN &&
+      !netallow_address(&a->addr, j->blocked, sizeof j->blocked))
+    return CURL_SOCKET_BAD;
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Refuses (SEND_FAIL) a webhook URL that FLOWD_HTTP_ALLOW does not allow. */
+static int url_allowed(const char *url, struct send_result *r) {
+  struct err_detail e = {{0}, {0}};
+  char why[400];
+  if (netallow_init(&e) != 0)
+    return fail(r, "FLOWD_HTTP_ALLOW is not valid, so action.http sends nothing: %.300s",
+                e.msg);
+  if (!netallow_url(url, why, sizeof why))
+    return fail(r, "blocked: %s", why);
+  return 0;
+}
+
 static int start_webhook(struct curlm *m, const cJSON *d, long cap, send_done_cb cb, void *ud,
                          struct send_result *r) {
   const cJSON *req = cJSON_GetObjectItemCaseSensitive(d, "request");
@@ -417,6 +450,8 @@ static int start_webhook(struct curlm *m, const cJSON *d, long cap, send_done_cb
   const char *method = str(req, "method") ? str(req, "method") : "POST";
   if (!url || !*url)
     return fail(r, "the webhook request has no url%s", NULL);
+  if (url_allowed(url, r))
+    return ERR_INVAL;
   if (!method_ok(method))
     return fail(r, "unsupported HTTP method \"%.100s\"", method);
   CURL *easy;
@@ -439,6 +474,8 @@ static int start_webhook(struct curlm *m, const cJSON *d, long cap, send_done_cb
   if (rc)
     return abandon(easy, h, j, rc, r, "a webhook header is not valid");
   http_common(easy, j, url);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, j);
   return submit(m, easy, h, j, cb, ud, r);
 }
 
@@ -633,6 +670,15 @@ static int start_smtp(struct curlm *m, const cJSON *d, const cJSON *cfg, long ca
   return submit(m, easy, NULL, j, cb, ud, r);
 }
 
+/* Out of memory is worth another attempt; any other failure has set its verdict. */
+static int finish_start(int rc, struct send_result *r) {
+  if (rc == ERR_NOMEM && r->verdict == SEND_OK) {
+    r->verdict = SEND_RETRY;
+    snprintf(r->error, sizeof r->error, "out of memory");
+  }
+  return rc;
+}
+
 int send_start(struct curlm *m, const cJSON *d, long timeout_cap_ms, send_done_cb cb,
                void *ud, struct send_result *r) {
   memset(r, 0, sizeof *r);
@@ -643,17 +689,21 @@ int send_start(struct curlm *m, const cJSON *d, long timeout_cap_ms, send_done_c
   if (!key || strpbrk(key, "\r\n"))
     return fail(r, "the delivery has no usable idempotency key%s", NULL);
   if (channel && strcmp(channel, "webhook") == 0)
-    rc = start_webhook(m, d, timeout_cap_ms, cb, ud, r);
-  else if (!type)
+    return finish_start(start_webhook(m, d, timeout_cap_ms, cb, ud, r), r);
+  if (!type)
     return fail(r, "no provider \"%.200s\" (create it under /api/providers)",
                 str(d, "provider") ? str(d, "provider") : "(default)");
-  else if (strcmp(type, "http") == 0)
-    rc = start_http_provider(m, d, cfg, timeout_cap_ms, cb, ud, r);
+  /* Secrets are stored sealed (provider.h): open a copy for this send only. curl copies
+   * every string it is given, so the copy is wiped and freed once the transfer is set up. */
+  struct err_detail e = {{0}, {0}};
+  cJSON *open = NULL;
+  rc = provider_opened(cfg, &open, &e);
+  if (rc)
+    return rc == ERR_NOMEM ? finish_start(rc, r) : fail(r, "%s", e.msg);
+  if (strcmp(type, "http") == 0)
+    rc = start_http_provider(m, d, open, timeout_cap_ms, cb, ud, r);
   else
-    rc = start_smtp(m, d, cfg, timeout_cap_ms, cb, ud, r);
-  if (rc == ERR_NOMEM && r->verdict == SEND_OK) {
-    r->verdict = SEND_RETRY;
-    snprintf(r->error, sizeof r->error, "out of memory");
-  }
-  return rc;
+    rc = start_smtp(m, d, open, timeout_cap_ms, cb, ud, r);
+  provider_free_opened(open);
+  return finish_start(rc, r);
 }

@@ -124,7 +124,10 @@ static void add_step_row(struct xrun *xr, struct step *s, enum step_status st, c
   cJSON_AddStringToObject(msg, "node", graph_node_id(s->node));
   cJSON_AddStringToObject(msg, "status", step_names[st]);
   cJSON_AddNumberToObject(msg, "attempt", xr->walk.nodes[s->index].attempt);
-  cJSON_AddNumberToObject(msg, "duration_ms", (double)(time_now_ms() - s->started_ms));
+  int64_t now = time_now_ms();
+  cJSON_AddNumberToObject(msg, "duration_ms", (double)(now - s->started_ms));
+  /* When it finished (ms since the epoch): watchers see how fresh the message is. */
+  cJSON_AddNumberToObject(msg, "at", (double)now);
   if (error)
     cJSON_AddStringToObject(msg, "error", error);
   else
@@ -274,7 +277,17 @@ static void wake(struct xrun *xr) {
           !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sg, "node")), id))
         signalled = 1;
     }
-    if (due || signalled)
+    /* A node that waits for its delivery wakes when its latest delivery has an outcome
+     * (an earlier attempt's outcome must not wake it again and again). */
+    const char *latest = NULL;
+    cJSON_ArrayForEach(sg, cJSON_GetObjectItem(xr->ctx, "deliveries")) {
+      const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(sg, "node"));
+      if (node && !strcmp(node, id))
+        latest = cJSON_GetStringValue(cJSON_GetObjectItem(sg, "status"));
+    }
+    int delivered = latest && (!strcmp(latest, "sent") || !strcmp(latest, "failed") ||
+                               !strcmp(latest, "recorded"));
+    if (due || signalled || delivered)
       walk_wake(&xr->walk, i);
   }
 }
@@ -352,6 +365,9 @@ void xrun_fail_load(struct xrun *xr, const char *why) {
 }
 
 void xrun_begin(struct xrun *xr) {
+  log_debug("run segment starts", "run=%lld flow=%s signals=%d deliveries=%d", xr->id,
+            xr->flow_id, cJSON_GetArraySize(xr->signals),
+            cJSON_GetArraySize(cJSON_GetObjectItem(xr->ctx, "deliveries")));
   if (walk_init(&xr->walk, xr->g) != 0) {
     xrun_fail_load(xr, "out of memory");
     return;
@@ -365,6 +381,8 @@ void xrun_begin(struct xrun *xr) {
   }
   if (cJSON_IsTrue(cJSON_GetObjectItem(state, "~retry")))
     walk_retry_failed(&xr->walk);
+  for (size_t i = 0; i < xr->walk.n; i++)
+    xr->waited |= xr->walk.nodes[i].state == WALK_WAITING;
   if (xr->fresh) {
     const struct graph_node *t = graph_find(xr->g, xr->ctx_trigger);
     if (!t) {
@@ -522,14 +540,17 @@ static void commit(struct xrun *xr) {
   char *still = waiting_nodes(xr);
   char *state, *scope, due[40];
   saved_state(xr, &state, &scope, due, sizeof due);
-  const char *p[16] = {id, exec_owner(), steps, run_status_name(xr->final), state, scope,
+  /* Waits, signals and wake-ups need bookkeeping only in runs that ever waited. */
+  int touched = xr->waited || cJSON_GetArraySize(xr->waits_add) > 0 ||
+                cJSON_GetArraySize(xr->signals) > 0 || xr->final == RUN_WAITING;
+  const char *p[17] = {id, exec_owner(), steps, run_status_name(xr->final), state, scope,
                        due[0] ? due : NULL, xr->error, xr->reason, waits, still, maxsig,
-                       events, depth, maxd, lease};
+                       events, depth, maxd, lease, touched ? "true" : "false"};
   xr->intake_stmt = events ? 0 : -1;
   db_batch_add(b, "xrun_commit",
                "SELECT flowd_commit_segment($1::bigint, $2, $3::jsonb, $4, $5::jsonb, "
                "$6::jsonb, $7::timestamptz, $8, $9, $10::jsonb, $11::text[], $12::bigint, "
-               "$13::jsonb, $14::int, $15::int, $16::int)", 16, p);
+               "$13::jsonb, $14::int, $15::int, $16::int, $17::boolean)", 17, p);
   db_batch_append(b, xr->effects);
   db_submit(exec_server()->db, b, committed, xr);
   free(steps);
@@ -573,8 +594,12 @@ static void committed(void *data, int rc, const struct db_result *r) {
     finish(xr, rc);
     return;
   }
-  if (!xr->discard)
+  log_debug("run segment committed", "run=%lld status=%s", xr->id,
+            xr->discard ? "discarded" : run_status_name(xr->final));
+  if (!xr->discard) {
     publish_all(xr);
+    exec_count_commit(xr->final != RUN_RUNNING && xr->final != RUN_WAITING);
+  }
   if (xr->intake_stmt >= 0) {
     cJSON *res = api_row_json(r, xr->intake_stmt, 0);
     if (cJSON_IsTrue(cJSON_GetObjectItem(res, "depth_limited")))

@@ -93,6 +93,7 @@ void flowd_start(struct flowd_proc *p, const char *data_dir, const char *db, con
     if (!getenv("FLOWD_LOG"))
       setenv("FLOWD_LOG", "info", 1);
     setenv("FLOWD_ADMIN_TOKEN", TEST_ADMIN_TOKEN, 1);
+    setenv("FLOWD_SECRET_KEY", TEST_SECRET_KEY, 1);
     if (db && strcmp(db, "test") == 0)
       setenv("FLOWD_DB", test_pg_conninfo(), 1);
     else if (db)

@@ -43,6 +43,10 @@ void http_resp_free(struct http_resp *r);
 
 /* The admin token every flowd started by flowd_start has (unless env overrides it). */
 #define TEST_ADMIN_TOKEN "test-admin-token-0123456789"
+/* The FLOWD_SECRET_KEY of every flowd started by flowd_start (unless env overrides it):
+ * processes that share a database must share it, and tests restart processes with new data
+ * folders, where each would otherwise generate a key of its own. */
+#define TEST_SECRET_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /* A request to p's path with the admin token. */
 int api_do(const struct flowd_proc *p, const char *method, const char *path, const char *body,

@@ -3,8 +3,13 @@
 #define FLOWD_TEST_EXEC_UTIL_H
 #include "tests/helpers.h"
 
-/* Creates, publishes and activates flow_json on p; fails the test on any error. */
+/* Creates, publishes and activates flow_json on p; fails the test on any error. Staff,
+ * teams and providers the draft names but that do not exist are created first (publishing
+ * refuses missing references). */
 void flow_install(struct flowd_proc *p, const char *flow_json);
+/* Creates every staff member, team and provider that problems (a draft's problems) report as
+ * missing_reference. */
+void create_missing_refs(struct flowd_proc *p, const cJSON *problems);
 /* Posts body to /api/events and returns the first accepted event id (fails unless 202). */
 long long event_post(struct flowd_proc *p, const char *body);
 /* Waits until SQL query (returning one value) on the test database equals want. */

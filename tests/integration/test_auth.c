@@ -476,7 +476,8 @@ static const struct rule RULES[] = {
     {"GET", "/api/runs/{id}", "nnyyn"},
     {"POST", "/api/runs/{id}/cancel", "nnyyn"},
     {"POST", "/api/runs/{id}/retry", "nnyyn"},
-    /* SPEC §2 lets staff see their own tasks and conversations; not wired yet. */
+    /* SPEC §2: staff read their own tasks and the conversations of their pages (kinds
+     * task and conversation, tested in test_conversations.c); "nope" is neither: 403. */
     {"GET", "/api/records/{kind}", "nnyyn"},
     {"GET", "/api/records/{kind}/{id}", "nnyyn"},
     {"PUT", "/api/records/{kind}/{id}", "nnyyn"},
@@ -508,6 +509,10 @@ static const struct rule RULES[] = {
     {"POST", "/api/keys", "nnnyn"},
     {"DELETE", "/api/keys/{id}", "nnnyn"},
     {"GET", "/api/audit", "nnnyn"},
+    /* pages: managers read, admins write */
+    {"GET", "/api/pages", "nnyyn"},
+    {"GET", "/api/pages/{id}", "nnyyn"},
+    {"PUT", "/api/pages/{id}", "nnnyn"},
 };
 #define NRULES (sizeof RULES / sizeof RULES[0])
 

@@ -324,3 +324,14 @@ TEST(config_parses_listen_addresses) {
   ASSERT(config_parse_listen("h:99999", host, sizeof host, &port) != 0);
   ASSERT(config_parse_listen("h:", host, sizeof host, &port) != 0);
 }
+
+TEST(flowd_without_postgresql_binaries_names_the_package_to_install) {
+  const char *env[] = {"FLOWD_PG_BINDIR=/nonexistent/bin", NULL};
+  struct flowd_proc p;
+  flowd_start(&p, NULL, NULL, env);
+  ASSERT_INT_NE(flowd_wait_exit(&p, 30000), 0);
+  char *log = flowd_log(&p);
+  ASSERT_STR_CONTAINS(log, "apt-get install postgresql-15");
+  ASSERT_STR_CONTAINS(log, "FLOWD_DB");
+  free(log);
+}
