@@ -5,6 +5,8 @@
 # and p50/p99 from event stored to run finished (from the database), and flowd's RSS and CPU.
 #
 #   bench/exec_bench.sh [FLOW_JSON] [SECONDS] [RATE (0 = as fast as accepted)] [CONNS] [BATCH]
+# BENCH_SINK=1 starts a local HTTP sink (tests/tools/http_sink.py) and puts its port where the
+# flow says __SINK_PORT__ (bench/flows/ten_node.json: branch, join, webhook).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flow=${1:-bench/flows/three_node.json}
@@ -14,6 +16,16 @@ conns=${4:-32}
 batch=${5:-1}
 . bench/lib.sh
 bench_start
+if [ "${BENCH_SINK:-0}" = 1 ]; then
+  sink_port=$((BENCH_PORT + 7))
+  /usr/bin/python3 tests/tools/http_sink.py --port "$sink_port" --log "$BENCH_DATA/sink.log" \
+    >/dev/null 2>&1 &
+  sink_pid=$!
+  trap 'kill $sink_pid $BENCH_PID 2>/dev/null; wait $BENCH_PID 2>/dev/null; rm -rf "$BENCH_DATA"' EXIT
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$sink_port/" && break; sleep 0.1; done
+  sed "s/__SINK_PORT__/$sink_port/" "$flow" > "$BENCH_DATA/flow.json"
+  flow=$BENCH_DATA/flow.json
+fi
 install_flow "$flow"
 
 cpu0=$(flowd_cpu_ticks)

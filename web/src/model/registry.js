@@ -84,7 +84,9 @@ export function hasInput(typeDef, node) {
   return !String(node && node.type).startsWith('trigger.');
 }
 
-/* A starting config from the schema's defaults (and required objects/arrays). */
+/* A starting config: the required fields, from their defaults (and required objects/arrays).
+ * An optional field's default is left out: the server applies it, the form shows it as the
+ * placeholder, and the saved document stays what the user wrote (no `sticky: "none"`). */
 export function defaultConfig(schema, root = schema) {
   const s = resolveRef(schema, root);
   if (!s || typeof s !== 'object') return undefined;
@@ -94,8 +96,9 @@ export function defaultConfig(schema, root = schema) {
     const req = new Set(s.required || []);
     for (const [k, sub] of Object.entries(s.properties || {})) {
       const r = resolveRef(sub, root);
+      if (!req.has(k)) continue;
       if (r && r.default !== undefined) out[k] = structuredClone(r.default);
-      else if (req.has(k)) {
+      else {
         const v = defaultConfig(r, root);
         if (v !== undefined) out[k] = v;
         else if (r && r.enum && r.enum.length) out[k] = r.enum[0];
