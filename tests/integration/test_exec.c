@@ -443,3 +443,77 @@ TEST_PG(exec_test_run_does_not_wait_for_delays) {
   http_resp_free(&r);
   stop();
 }
+
+/* An action that fails for a passing reason (its database read) is retried with exponential
+ * backoff: the step's attempts are recorded, and the run succeeds once the cause is gone. */
+#define RETRY_FLOW                                                                           \
+  "{\"id\":\"f_retry\",\"name\":\"Retry\",\"nodes\":["                                     \
+  "{\"id\":\"t\",\"type\":\"trigger.record\",\"config\":{\"kind\":\"order\",\"on\":\"created\"}}," \
+  "{\"id\":\"a\",\"type\":\"action.assign\",\"config\":{\"target\":\"order\",\"strategy\":"  \
+  "\"round_robin\",\"candidates\":{\"staff\":[\"s_r1\"]},\"retry\":{\"max\":3,\"backoff\":\"300ms\"}}}]," \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"a\"}]}"
+
+TEST_PG(exec_retryable_failure_is_retried_with_backoff_until_it_succeeds) {
+  start();
+  flow_install(&P, RETRY_FLOW);
+  free(sql_value(test_pg_conninfo(), "INSERT INTO staff (id, name) VALUES ('s_r1', 'R') "
+                                     "ON CONFLICT DO NOTHING"));
+  /* The candidates cannot be read for a while. */
+  free(sql_value(test_pg_conninfo(), "ALTER FUNCTION flowd_assign_candidates RENAME TO "
+                                     "flowd_assign_candidates_away"));
+  event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"RT1\"}}");
+  wait_sql("SELECT count(*) FROM steps WHERE node_id = 'a' AND status = 'failed'", "2", 10000);
+  wait_sql("SELECT status FROM runs", "waiting", 5000);
+  free(sql_value(test_pg_conninfo(), "ALTER FUNCTION flowd_assign_candidates_away RENAME TO "
+                                     "flowd_assign_candidates"));
+  wait_sql("SELECT status FROM runs", "succeeded", 10000);
+  ASSERT(sql_num("SELECT max(attempt) FROM steps WHERE node_id = 'a' AND status = 'succeeded'")
+         >= 3);
+  /* The second attempt waited the backoff, the third twice as long. */
+  ASSERT(sql_num("SELECT (extract(epoch FROM b.started_at - a.finished_at) * 1000)::int FROM "
+                 "steps a JOIN steps b ON b.node_id = a.node_id AND b.attempt = 2 "
+                 "WHERE a.node_id = 'a' AND a.attempt = 1") >= 250);
+  ASSERT(sql_num("SELECT (extract(epoch FROM b.started_at - a.finished_at) * 1000)::int FROM "
+                 "steps a JOIN steps b ON b.node_id = a.node_id AND b.attempt = 3 "
+                 "WHERE a.node_id = 'a' AND a.attempt = 2") >= 550);
+  wait_sql("SELECT owner_id FROM records WHERE id = 'RT1'", "s_r1", 5000);
+  stop();
+}
+
+TEST_PG(exec_retries_used_up_fail_the_run_with_the_error) {
+  start();
+  flow_install(&P, RETRY_FLOW);
+  free(sql_value(test_pg_conninfo(), "ALTER FUNCTION flowd_assign_candidates RENAME TO "
+                                     "flowd_assign_candidates_away"));
+  event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"RT2\"}}");
+  wait_sql("SELECT status FROM runs", "failed", 20000);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM steps WHERE node_id = 'a' AND status = 'failed'"),
+                4);
+  char *err = sql_value(test_pg_conninfo(), "SELECT error FROM runs");
+  ASSERT_STR_CONTAINS(err, "node a failed");
+  free(err);
+  stop();
+}
+
+/* delay.until a time already past goes on at once; stop ends the run with its outcome. */
+#define UNTIL_STOP_FLOW                                                                      \
+  "{\"id\":\"f_until\",\"name\":\"Until\",\"nodes\":["                                     \
+  "{\"id\":\"t\",\"type\":\"trigger.event\",\"config\":{\"type\":\"ping.sent\"}},"          \
+  "{\"id\":\"d\",\"type\":\"delay\",\"config\":{\"until\":\"{{event.data.when}}\"}},"        \
+  "{\"id\":\"x\",\"type\":\"stop\",\"config\":{\"outcome\":\"failed\",\"reason\":\"no stock for {{event.data.sku}}\"}}," \
+  "{\"id\":\"after\",\"type\":\"set\",\"config\":{\"values\":{\"never\":true}}}],"           \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"d\"},{\"from\":\"d\",\"to\":\"x\"},{\"from\":\"d\",\"to\":\"after\"}]}"
+
+TEST_PG(exec_delay_until_past_goes_on_at_once_and_stop_ends_the_run) {
+  start();
+  flow_install(&P, UNTIL_STOP_FLOW);
+  event_post(&P, "{\"type\":\"ping.sent\",\"data\":{\"when\":\"2020-01-01T00:00:00Z\","
+                 "\"sku\":\"A7\"}}");
+  wait_sql("SELECT status FROM runs", "failed", 10000);
+  char *err = sql_value(test_pg_conninfo(), "SELECT error FROM runs");
+  ASSERT_STR_EQ(err, "no stock for A7");
+  free(err);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM steps WHERE node_id = 'd' AND status = "
+                        "'succeeded'"), 1);
+  stop();
+}
