@@ -24,6 +24,12 @@ static const char usage[] =
     "  --web-dir DIR        the built editor to serve at / [FLOWD_WEB_DIR]\n"
     "  --db-pool N          database connections [FLOWD_DB_POOL], default 4\n"
     "  --retention DAYS     run history kept, e.g. 30d or 2w [FLOWD_RETENTION], default 30d\n"
+    "\n"
+    "More settings, from the environment only (README: Configuration):\n"
+    "  FLOWD_LEASE_MS, FLOWD_SESSION_TTL, FLOWD_RATE_LIMIT, FLOWD_RATE_LIMIT_EVENTS,\n"
+    "  FLOWD_HTTP_IDLE_TIMEOUT, FLOWD_HTTP_BODY_TIMEOUT, FLOWD_SECRET_KEY, FLOWD_HTTP_ALLOW,\n"
+    "  FLOWD_OUTBOX_LEASE_MS, FLOWD_PG_BINDIR\n"
+    "\n"
     "  --help               show this text\n"
     "  --version            show the version\n";
 

@@ -17,6 +17,7 @@
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
+#include "server/netallow.h"
 #include "server/outbox.h"
 #include "server/people.h"
 #include "server/pgembed.h"
@@ -130,6 +131,12 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   find_web_dir(&cfg);
 
+  /* A wrong allowlist would otherwise only show when the first webhook fails. */
+  struct err_detail allow = {{0}, {0}};
+  if (netallow_init(&allow) != 0) {
+    log_error("invalid FLOWD_HTTP_ALLOW", "reason=%s", log_quote(allow.msg));
+    return 2;
+  }
   if (auth_init(&cfg) != 0) {
     log_error("cannot set up the admin token", "data=%s", log_quote(cfg.data_dir));
     return 1;
