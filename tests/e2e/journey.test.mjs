@@ -108,7 +108,7 @@ describe('admin journey', { skip: skip || false, timeout: 600000 }, () => {
     // The builder's condition evaluates on the server.
     const first = panel.locator('[data-testid=array-item]').nth(0);
     await first.locator('[data-testid=cond-test-toggle]').click();
-    await first.locator('[data-testid=cond-sample] textarea, textarea[data-testid=cond-sample]').first().fill(JSON.stringify({ order: { source: 'website' } }));
+    await first.locator('textarea[data-testid=cond-sample]').fill(JSON.stringify({ order: { source: 'website' } }));
     await first.locator('[data-testid=cond-test-run]').click();
     await first.locator('[data-testid=cond-result]').waitFor();
     assert.match(await first.locator('[data-testid=cond-result]').textContent(), /true/);
