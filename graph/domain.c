@@ -13,6 +13,7 @@
 #include <string.h>
 #include "graph/domain.h"
 #include "graph/jsonnum.h"
+#include "graph/text.h"
 
 #define MAX_DEPTH 128 /* nesting of logical operators and any-subdomains */
 #define MAX_SEGS 32   /* dots in one path */
@@ -62,36 +63,6 @@ struct domain {
 /* ------------------------------------------------------------------------------------------
  * Text helpers */
 
-/* Decodes the code point at s (s < end); a malformed byte decodes as itself, one byte long. */
-static int utf8_next(const unsigned char *s, const unsigned char *end, uint32_t *cp) {
-  unsigned c = s[0];
-  int n;
-  uint32_t v;
-  *cp = c;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2, v = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3, v = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4, v = c & 0x07;
-  else
-    return 1;
-  if (end - s < n)
-    return 1;
-  for (int i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 1;
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-      (v >= 0xD800 && v <= 0xDFFF))
-    return 1;
-  *cp = v;
-  return n;
-}
-
 /* Simple case folding for ilike, covering the scripts our users write (Vietnamese included). */
 static uint32_t fold(uint32_t c) {
   if (c < 0x80)
@@ -125,7 +96,7 @@ static int pat_match(const uint32_t *pat, int npat, const char *str, int folded)
   int pi = 0, star = -1;
   uint32_t c;
   while (s < end) {
-    int w = utf8_next(s, end, &c);
+    int w = text_utf8_next(s, end, &c);
     if (folded)
       c = fold(c);
     if (pi < npat && pat[pi] == PAT_RUN) {
@@ -136,7 +107,7 @@ static int pat_match(const uint32_t *pat, int npat, const char *str, int folded)
       s += w;
     } else if (star >= 0) {
       pi = star + 1;
-      star_s += utf8_next(star_s, end, &c);
+      star_s += text_utf8_next(star_s, end, &c);
       s = star_s;
     } else {
       return 0;
@@ -478,9 +449,9 @@ static int compile_pattern(struct term *t, const char *v, int substring) {
     t->pat[k++] = PAT_RUN;
   while (p < end) {
     uint32_t c, tok;
-    p += utf8_next(p, end, &c);
+    p += text_utf8_next(p, end, &c);
     if (c == '\\' && p < end)
-      p += utf8_next(p, end, &c), tok = t->fold ? fold(c) : c;
+      p += text_utf8_next(p, end, &c), tok = t->fold ? fold(c) : c;
     else
       tok = c == '%' ? PAT_RUN : c == '_' ? PAT_ONE : t->fold ? fold(c) : c;
     if (!(tok == PAT_RUN && k > 0 && t->pat[k - 1] == PAT_RUN))

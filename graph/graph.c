@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "graph/jsonschema.h"
 #include "graph/timefmt.h"
+#include "graph/text.h"
 #include "nodes/registry.h"
 
 #define DEFAULT_PRIORITY 100
@@ -130,37 +131,12 @@ static const cJSON *get(const cJSON *o, const char *k) {
   return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-/* Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), r0[64], r1[64], r2[64];
-  size_t *prev2 = r0, *prev = r1, *cur = r2;
-  if (la >= 63 || lb >= 63)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    prev[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    cur[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-      if (prev[j] + 1 < best) best = prev[j] + 1;
-      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-          prev2[j - 2] + 1 < best)
-        best = prev2[j - 2] + 1;
-      cur[j] = best;
-    }
-    size_t *t = prev2;
-    prev2 = prev, prev = cur, cur = t;
-  }
-  return prev[lb];
-}
-
 /* The registered type closest to a misspelt one, or NULL. */
 static const char *closest_type(const char *name) {
   const char *best = NULL;
   size_t bd = 4, len = strlen(name);
   for (size_t i = 0; i < node_type_count(); i++) {
-    size_t d = edit_distance(name, node_type_at(i)->name);
+    size_t d = text_edit_distance(name, node_type_at(i)->name);
     if (d < bd && d * 3 <= len)
       bd = d, best = node_type_at(i)->name;
   }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include "graph/jsonlogic.h"
 #include "graph/jsonnum.h"
+#include "graph/text.h"
 
 #define MAX_DEPTH 256  /* nesting of a rule; bounds the evaluator's recursion */
 #define INLINE_ARGS 8  /* operators with at most this many arguments evaluate without malloc */
@@ -198,43 +199,12 @@ static void sb_free(struct sbuf *b) {
 /* ------------------------------------------------------------------------------------------
  * UTF-8 text seen as JavaScript sees it: a sequence of UTF-16 code units. */
 
-/* Decodes the code point at s (s < end) and returns its length in bytes. A byte that does not
- * start a well-formed sequence decodes as itself, one byte long, so any bytes have a reading. */
-static int utf8_next(const unsigned char *s, const unsigned char *end, uint32_t *cp) {
-  unsigned c = s[0];
-  int n;
-  uint32_t v;
-  *cp = c;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2, v = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3, v = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4, v = c & 0x07;
-  else
-    return 1;
-  if (end - s < n)
-    return 1;
-  for (int i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 1;
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-      (v >= 0xD800 && v <= 0xDFFF))
-    return 1;
-  *cp = v;
-  return n;
-}
-
 static double len16(const char *s) {
   const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
   double units = 0;
   uint32_t cp;
   while (p < end) {
-    p += utf8_next(p, end, &cp);
+    p += text_utf8_next(p, end, &cp);
     units += cp >= 0x10000 ? 2 : 1;
   }
   return units;
@@ -259,8 +229,8 @@ static int cmp16(const char *a, const char *b) {
   if (!*pa || !*pb)
     return *pa ? 1 : -1;
   uint32_t ca, cb;
-  utf8_next(pa, pa + strnlen((const char *)pa, 4), &ca);
-  utf8_next(pb, pb + strnlen((const char *)pb, 4), &cb);
+  text_utf8_next(pa, pa + strnlen((const char *)pa, 4), &ca);
+  text_utf8_next(pb, pb + strnlen((const char *)pb, 4), &cb);
   if (unit16(ca) != unit16(cb))
     return unit16(ca) < unit16(cb) ? -1 : 1;
   if (ca != cb)
@@ -275,7 +245,7 @@ static void slice16(const char *s, double from, double to, struct sbuf *out) {
   double u = 0;
   uint32_t cp;
   while (p < end && u < to) {
-    int w = utf8_next(p, end, &cp);
+    int w = text_utf8_next(p, end, &cp);
     int hi_in = u >= from, lo_in = cp >= 0x10000 && u + 1 >= from && u + 1 < to;
     if (hi_in && (cp < 0x10000 || lo_in))
       sb_add(out, (const char *)p, w);
@@ -299,7 +269,7 @@ static int is_js_space(uint32_t c) {
 static const char *skip_space(const char *s, const char *end) {
   uint32_t cp;
   while (s < end) {
-    int w = utf8_next((const unsigned char *)s, (const unsigned char *)end, &cp);
+    int w = text_utf8_next((const unsigned char *)s, (const unsigned char *)end, &cp);
     if (!is_js_space(cp))
       break;
     s += w;
@@ -311,7 +281,7 @@ static const char *trim_space_end(const char *s, const char *end) {
   const char *last = s;
   uint32_t cp;
   while (s < end) {
-    s += utf8_next((const unsigned char *)s, (const unsigned char *)end, &cp);
+    s += text_utf8_next((const unsigned char *)s, (const unsigned char *)end, &cp);
     if (!is_js_space(cp))
       last = s;
   }

@@ -13,6 +13,7 @@
 #include "graph/jsonschema.h"
 #include "graph/timefmt.h"
 #include "graph/tmpl.h"
+#include "graph/text.h"
 
 enum {
   T_NULL = 1, T_BOOL = 2, T_OBJECT = 4, T_ARRAY = 8, T_NUMBER = 16, T_STRING = 32,
@@ -859,38 +860,13 @@ static void add(struct vctx *x, struct errs *e, const struct sn *n, const char *
 
 static void validate(struct vctx *x, const struct sn *n, const cJSON *v, struct errs *e);
 
-/* Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), r0[64], r1[64], r2[64];
-  size_t *prev2 = r0, *prev = r1, *cur = r2;
-  if (la >= 63 || lb >= 63)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    prev[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    cur[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-      if (prev[j] + 1 < best) best = prev[j] + 1;
-      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-          prev2[j - 2] + 1 < best)
-        best = prev2[j - 2] + 1;
-      cur[j] = best;
-    }
-    size_t *t = prev2;
-    prev2 = prev, prev = cur, cur = t;
-  }
-  return prev[lb];
-}
-
 /* The declared property closest to key, for "did you mean" hints on typos; a hint must
  * be close relative to the key's length, or short keys would get wild guesses. */
 static const char *closest_prop(const struct sn *n, const char *key) {
   const char *best = NULL;
   size_t bd = 3, len = strlen(key);
   for (size_t i = 0; i < n->nprops; i++) {
-    size_t d = edit_distance(key, n->props[i].name);
+    size_t d = text_edit_distance(key, n->props[i].name);
     if (d < bd && d * 3 <= len)
       bd = d, best = n->props[i].name;
   }

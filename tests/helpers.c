@@ -254,3 +254,29 @@ char *sql_value(const char *conninfo, const char *sql) {
   PQfinish(c);
   return v;
 }
+
+int json_same(const cJSON *a, const cJSON *b) {
+  if (!a || !b)
+    return a == b;
+  if ((a->type & 0xFF) != (b->type & 0xFF))
+    return 0;
+  if (cJSON_IsNumber(a))
+    return a->valuedouble == b->valuedouble;
+  if (cJSON_IsString(a))
+    return strcmp(a->valuestring, b->valuestring) == 0;
+  if (cJSON_IsArray(a)) {
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next)
+      if (!json_same(x, y))
+        return 0;
+    return !x && !y;
+  }
+  if (cJSON_IsObject(a)) {
+    if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+      return 0;
+    for (const cJSON *x = a->child; x; x = x->next)
+      if (!json_same(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
+        return 0;
+  }
+  return 1;
+}

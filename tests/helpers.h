@@ -62,6 +62,9 @@ int write_text(const char *path, const char *text);
 void sleep_ms(int ms);
 double mono_ms(void);
 
+/* Deep JSON equality: numbers by value, object members in any order. */
+int json_same(const cJSON *a, const cJSON *b);
+
 /* Runs a SQL statement on conninfo (blocking libpq); returns the first column of the first
  * row as a new string (empty string for no rows), or fails the test on error. */
 char *sql_value(const char *conninfo, const char *sql);

@@ -9,6 +9,7 @@
 #include "graph/cond.h"
 #include "graph/domain.h"
 #include "graph/jsonlogic.h"
+#include "tests/helpers.h"
 #include "tests/test.h"
 
 static cJSON *parse_or_fail(const char *file, int line, const char *text) {
@@ -18,32 +19,6 @@ static cJSON *parse_or_fail(const char *file, int line, const char *text) {
   return j;
 }
 
-/* Deep JSON equality; numbers by value, object members in any order. */
-static int json_same(const cJSON *a, const cJSON *b) {
-  if (!a || !b)
-    return a == b;
-  if ((a->type & 0xFF) != (b->type & 0xFF))
-    return 0;
-  if (cJSON_IsNumber(a))
-    return a->valuedouble == b->valuedouble;
-  if (cJSON_IsString(a))
-    return strcmp(a->valuestring, b->valuestring) == 0;
-  if (cJSON_IsArray(a)) {
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-      if (!json_same(x, y))
-        return 0;
-    return !x && !y;
-  }
-  if (cJSON_IsObject(a)) {
-    if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
-      return 0;
-    for (const cJSON *x = a->child; x; x = x->next)
-      if (!json_same(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
-        return 0;
-  }
-  return 1;
-}
 
 /* Compiles and evaluates rule over data (NULL: no data); returns the result or ends the test. */
 static cJSON *eval_or_fail(const char *file, int line, const char *rule, const char *data) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph/cond.h"
+#include "tests/helpers.h"
 #include "tests/test.h"
 
 /* Reads and parses a conformance file; ends the test with a clear message when it is missing. */
@@ -28,33 +29,6 @@ static cJSON *load_conformance(const char *rel) {
   if (!doc)
     test_fail(__FILE__, __LINE__, "conformance file %s is not valid JSON", path);
   return doc;
-}
-
-/* Deep JSON equality; numbers compare by value (2 equals 2.0), object members in any order. */
-static int json_same(const cJSON *a, const cJSON *b) {
-  if (!a || !b)
-    return a == b;
-  if ((a->type & 0xFF) != (b->type & 0xFF))
-    return 0;
-  if (cJSON_IsNumber(a))
-    return a->valuedouble == b->valuedouble;
-  if (cJSON_IsString(a))
-    return strcmp(a->valuestring, b->valuestring) == 0;
-  if (cJSON_IsArray(a)) {
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-      if (!json_same(x, y))
-        return 0;
-    return !x && !y;
-  }
-  if (cJSON_IsObject(a)) {
-    if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
-      return 0;
-    for (const cJSON *x = a->child; x; x = x->next)
-      if (!json_same(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
-        return 0;
-  }
-  return 1;
 }
 
 static void log_case(const char *what, int index, const cJSON *rule, const cJSON *data,
