@@ -21,14 +21,7 @@ static const char *const WRITABLE[] = {"id", "name", "private_assignment", NULL}
 static const char *const READ_ONLY[] = {"created_at", "updated_at", NULL};
 
 static void reply_row(void *data, int rc, const struct db_result *r) {
-  struct http_req *req = data;
-  const char *t = rc ? NULL : api_row_text(r, r->n - 1, 0);
-  if (rc)
-    api_db_error(req, rc, r);
-  else if (!t)
-    http_error(req, 404, "not_found", "no such page", NULL);
-  else
-    api_reply_text_json(req, 200, t);
+  api_reply_row(data, rc, r, r->n - 1, "page");
 }
 
 void api_pages_list(struct http_req *req) {

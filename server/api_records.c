@@ -29,13 +29,7 @@ static int valid_kind(const char *k) {
 }
 
 static void text_done(void *data, int rc, const struct db_result *r) {
-  struct http_req *req = data;
-  if (rc)
-    api_db_error(req, rc, r);
-  else if (!api_row_text(r, 0, 0))
-    http_error(req, 404, "not_found", "no such record", NULL);
-  else
-    api_reply_text_json(req, 200, api_row_text(r, 0, 0));
+  api_reply_row(data, rc, r, 0, "record");
 }
 
 void api_records_list(struct http_req *req) {

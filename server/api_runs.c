@@ -23,13 +23,7 @@
   "'finished_at', r.finished_at, 'due_at', r.due_at, 'depth', r.depth)"
 
 static void text_done(void *data, int rc, const struct db_result *r) {
-  struct http_req *req = data;
-  if (rc)
-    api_db_error(req, rc, r);
-  else if (!api_row_text(r, 0, 0))
-    http_error(req, 404, "not_found", "no such run", NULL);
-  else
-    api_reply_text_json(req, 200, api_row_text(r, 0, 0));
+  api_reply_row(data, rc, r, 0, "run");
 }
 
 static int valid_status(const char *s) {

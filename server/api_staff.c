@@ -49,16 +49,7 @@ static void op_free(struct staff_op *op) {
 /* ---- reading ---- */
 
 static void reply_row(void *data, int rc, const struct db_result *r) {
-  struct http_req *req = data;
-  if (rc) {
-    api_db_error(req, rc, r);
-    return;
-  }
-  const char *t = api_row_text(r, 0, 0);
-  if (!t)
-    http_error(req, 404, "not_found", "no such staff member", NULL);
-  else
-    api_reply_text_json(req, 200, t);
+  api_reply_row(data, rc, r, 0, "staff member");
 }
 
 void api_staff_list(struct http_req *req) {

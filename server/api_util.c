@@ -66,3 +66,17 @@ int api_json_depth(const cJSON *v) {
 void api_reply_text_json(struct http_req *req, int status, const char *text) {
   http_reply(req, status, "application/json", text, strlen(text));
 }
+
+void api_reply_row(struct http_req *req, int rc, const struct db_result *r, int stmt,
+                   const char *what) {
+  const char *t = rc ? NULL : api_row_text(r, stmt, 0);
+  if (rc) {
+    api_db_error(req, rc, r);
+  } else if (!t) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "no such %s", what);
+    http_error(req, 404, "not_found", msg, NULL);
+  } else {
+    api_reply_text_json(req, 200, t);
+  }
+}

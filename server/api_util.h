@@ -25,6 +25,11 @@ int api_bad_field(struct http_req *req, const char *code, const char *field, con
 /* Depth of nested arrays/objects in v (a scalar is 0). */
 int api_json_depth(const cJSON *v);
 
+/* The usual end of a read: on a database error the matching 5xx; when statement stmt
+ * returned no row (or SQL NULL), 404 "no such <what>"; else 200 with the row's JSON text. */
+void api_reply_row(struct http_req *req, int rc, const struct db_result *r, int stmt,
+                   const char *what);
+
 /* Replies 200 with a JSON text produced by the database (already serialised). */
 void api_reply_text_json(struct http_req *req, int status, const char *text);
 

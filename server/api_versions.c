@@ -201,13 +201,7 @@ void api_flows_deactivate(struct http_req *req) {
 }
 
 static void versions_done(void *data, int rc, const struct db_result *r) {
-  struct http_req *req = data;
-  if (rc)
-    api_db_error(req, rc, r);
-  else if (!api_row_text(r, 0, 0))
-    http_error(req, 404, "not_found", "no such flow", NULL);
-  else
-    api_reply_text_json(req, 200, api_row_text(r, 0, 0));
+  api_reply_row(data, rc, r, 0, "flow");
 }
 
 void api_flows_versions(struct http_req *req) {
