@@ -66,7 +66,8 @@ void step_stop(struct step *s, int succeeded, const char *reason);
 /* Runs one SQL statement now (not in the step's transaction: for reads, and for counters that
  * must move at once for every process, such as a round-robin cursor) and calls cb with its
  * result on the loop; cb must then report the step's outcome (or query again). rc is 0, ERR_DB
- * or ERR_DBDOWN; r is valid during the call. Params are text, NULL for SQL NULL. */
+ * or ERR_DBDOWN; r is valid during the call. Params are text, NULL for SQL NULL. sql must be
+ * a constant text (it is prepared once per connection). */
 struct db_result;
 void step_query(struct step *s, const char *sql, int nparams, const char *const *params,
                 void (*cb)(struct step *s, int rc, const struct db_result *r));

@@ -146,6 +146,16 @@ int db_batch_append(struct db_batch *dst, struct db_batch *src) {
   return 0;
 }
 
+int db_batch_copy(struct db_batch *dst, const struct db_batch *src) {
+  for (int i = 0; src && i < src->n; i++) {
+    const struct stmt *s = &src->stmts[i];
+    int rc = db_batch_add(dst, s->name, s->sql, s->nparams, (const char *const *)s->params);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 void db_batch_free(struct db_batch *b) { batch_free(b); }
 
 static void batch_free(struct db_batch *b) {

@@ -60,6 +60,10 @@ int db_batch_count(const struct db_batch *b);
  * ERR_NOMEM. */
 int db_batch_append(struct db_batch *dst, struct db_batch *src);
 
+/* Adds copies of src's statements to the end of dst (src is unchanged). Returns 0 or
+ * ERR_NOMEM. */
+int db_batch_copy(struct db_batch *dst, const struct db_batch *src);
+
 /* Submits b (takes ownership, also on failure) and calls cb when it completes. If no
  * connection is up and none is being established, cb runs with ERR_DBDOWN from the loop
  * soon after (never from inside db_submit). */

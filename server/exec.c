@@ -5,6 +5,7 @@
  * the first are logged and ignored). The commit's first statement checks the lease, so a run
  * that was cancelled, or taken over after our lease expired, keeps nothing of the segment. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +196,14 @@ void step_query(struct step *s, const char *sql, int nparams, const char *const 
   struct step_q *q = malloc(sizeof *q);
   q->s = s;
   q->cb = cb;
-  db_query(X.srv->db, NULL, sql, nparams, params, step_query_done, q);
+  /* Nodes pass constant statements: each is prepared once per connection, under a name made
+   * from its text (FNV-1a), instead of being parsed and planned on every call. */
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  char name[24];
+  snprintf(name, sizeof name, "sq_%016llx", (unsigned long long)h);
+  db_query(X.srv->db, name, sql, nparams, params, step_query_done, q);
 }
 
 void step_publish(struct step *s, const char *topic, const char *type, cJSON *msg) {
@@ -300,22 +308,27 @@ void exec_take(const cJSON *result) {
                      cJSON_GetStringValue(cJSON_GetObjectItem(c, "flow_id")), "run.finished",
                      msg);
   }
+  /* New runs come with their contexts (flowd_intake); any that come as bare ids are loaded. */
   const cJSON *runs = cJSON_GetObjectItem(result, "runs");
   int n = cJSON_GetArraySize(runs);
-  if (n > 0) {
-    size_t cap = (size_t)n * 24 + 4, len = 0;
-    char *ids = malloc(cap);
-    ids[len++] = '{';
-    const cJSON *run;
-    cJSON_ArrayForEach(run, runs) len += snprintf(ids + len, cap - len, "%s%.0f",
-                                                  len > 1 ? "," : "",
-                                                  cJSON_GetObjectItem(run, "id")->valuedouble);
+  size_t cap = (size_t)n * 24 + 4, len = 0;
+  char *ids = n > 0 ? malloc(cap) : NULL;
+  const cJSON *run;
+  cJSON_ArrayForEach(run, runs) {
+    if (cJSON_GetObjectItem(run, "event")) {
+      xrun_start(cJSON_Duplicate(run, 1), NULL, NULL, NULL);
+      continue;
+    }
+    len += snprintf(ids + len, cap - len, "%s%.0f", len ? "," : "{",
+                    cJSON_GetObjectItem(run, "id")->valuedouble);
+  }
+  if (len > 0) {
     snprintf(ids + len, cap - len, "}");
     const char *params[1] = {ids};
     db_query(X.srv->db, "exec_load", "SELECT flowd_load_runs($1::bigint[])", 1, params,
              on_loaded, NULL);
-    free(ids);
   }
+  free(ids);
   /* Runs woken by these events are due now: look for them at once. */
   if (cJSON_GetArraySize(cJSON_GetObjectItem(result, "woken")) > 0 && !X.stopping)
     uv_timer_start(&X.poll, on_poll, 0, POLL_MS);
@@ -373,6 +386,7 @@ int exec_init(struct server *srv) {
   uv_timer_init(srv->loop, &X.poll);
   uv_timer_start(&X.poll, on_poll, POLL_MS, POLL_MS);
   outbox_on_final(on_delivery_final, NULL);
+  xcommit_init(srv);
   return db_listen(srv->db, OUTBOX_FINAL_CHANNEL, on_final_notify, NULL);
 }
 

@@ -10,6 +10,7 @@ struct graph;
 struct graph_node;
 struct db_batch;
 struct server;
+struct db_result;
 
 enum step_status { STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED, STEP_WAITING, STEP_CANCELLED };
 
@@ -79,8 +80,25 @@ void xrun_add_record_event(struct xrun *xr, const char *type, cJSON *data);
 void xrun_publish(struct xrun *xr, const char *topic, const char *type, cJSON *msg);
 void xrun_begin(struct xrun *xr);
 void xrun_fail_load(struct xrun *xr, const char *why);
+/* The segment reads or writes waits, signals or wake-ups (it cannot commit in a group). */
+int xrun_touches_waits(const struct xrun *xr);
+/* Commits the segment on its own (flowd_commit_segment). */
+void xrun_commit_alone(struct xrun *xr);
+/* The segment committed: publishes, counts, takes the runs its record updates started
+ * (intake_result, borrowed, may be NULL) and ends the segment. */
+void xrun_committed(struct xrun *xr, const cJSON *intake_result);
+/* The segment did not commit (rc, r as in db_cb): logs and ends it. */
+void xrun_commit_failed(struct xrun *xr, int rc, const struct db_result *r);
 /* Gives up the segment without committing: the run comes back when its lease expires. */
 void xrun_drop(struct xrun *xr);
+
+/* xcommit.c: group commit of run segments. Takes seg (a flowd_commit_segments element);
+ * the run's effects batch is copied, so a group that fails can fall back to committing
+ * each segment alone. */
+int xcommit_init(struct server *srv);
+void xcommit_add(struct xrun *xr, cJSON *seg);
+/* Segments queued or being committed (for drain). */
+int xcommit_pending(void);
 
 /* exec.c */
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg);

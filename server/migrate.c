@@ -74,6 +74,21 @@ static int current_version(PGconn *c, int *version, struct err_detail *d) {
   return rc;
 }
 
+static int has_version(PGconn *c, int v, int *have, struct err_detail *d) {
+  char vbuf[16];
+  snprintf(vbuf, sizeof vbuf, "%d", v);
+  const char *params[1] = {vbuf};
+  PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
+                             params, NULL, NULL, 0);
+  int rc = 0;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK)
+    *have = PQntuples(r) > 0;
+  else
+    rc = err_set(d, ERR_DB, "", "%s", PQerrorMessage(c));
+  PQclear(r);
+  return rc;
+}
+
 static int apply(PGconn *c, const struct embedded_file *f, int v, struct err_detail *d) {
   log_info("applying migration", "file=%s", f->path);
   int rc = exec_ok(c, "BEGIN", d);
@@ -115,14 +130,22 @@ static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
     return err_set(d, ERR_BADSTATE, "",
                    "the database schema is at version %d, newer than this flowd knows (%d): it "
                    "was migrated by a newer flowd; run that version or a newer one", cur, latest);
-  /* embedded_files is sorted by path, and paths sort by their zero-padded number. */
+  /* Every embedded migration the database has not had yet, in order: also one numbered
+   * below the latest applied (two branches that each added a migration). embedded_files is
+   * sorted by path, and paths sort by their zero-padded number. */
   for (const struct embedded_file *f = embedded_files; f->path; f++) {
     int v = version_of(f->path);
-    if (v <= cur)
+    if (v < 0)
+      continue;
+    int have = 0;
+    if ((rc = has_version(c, v, &have, d)))
+      return rc;
+    if (have)
       continue;
     if ((rc = apply(c, f, v, d)))
       return rc;
-    cur = v;
+    if (v > cur)
+      cur = v;
   }
   *version = cur;
   return 0;

@@ -428,6 +428,7 @@ void xrun_start(cJSON *ctx, const struct graph *test_graph,
   if (!xr->signals)
     xr->signals = cJSON_CreateArray();
   xr->effects = db_batch_new();
+  xr->intake_stmt = -1;
   xr->done_cb = done;
   xr->done_data = data;
   if (test_graph) {
@@ -484,16 +485,14 @@ static char *waiting_nodes(struct xrun *xr) {
 
 static void committed(void *data, int rc, const struct db_result *r);
 
-/* Serialises what the run keeps between segments: its walk state and its scope's own parts
- * (node outputs, vars, waits); records and the event are loaded fresh each segment. */
-static void saved_state(struct xrun *xr, char **state, char **scope, char *due, size_t len) {
+/* What the run keeps between segments: its walk state and its scope's own parts (node
+ * outputs, vars, waits); records and the event are loaded fresh each segment. */
+static void saved_state(struct xrun *xr, cJSON **state, cJSON **scope, char *due, size_t len) {
   *state = *scope = NULL;
   due[0] = '\0';
   if (!xr->g)
     return;
-  cJSON *saved = walk_save(&xr->walk);
-  *state = cJSON_PrintUnformatted(saved);
-  cJSON_Delete(saved);
+  *state = walk_save(&xr->walk);
   cJSON *keep = cJSON_CreateObject();
   static const char *const kept[] = {"nodes", "vars", "~waits", "~event", "staff"};
   for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
@@ -501,14 +500,34 @@ static void saved_state(struct xrun *xr, char **state, char **scope, char *due, 
     if (v)
       cJSON_AddItemToObject(keep, kept[k], cJSON_Duplicate(v, 1));
   }
-  *scope = cJSON_PrintUnformatted(keep);
-  cJSON_Delete(keep);
+  *scope = keep;
   int64_t next = walk_next_due(&xr->walk);
   if (xr->final == RUN_WAITING && next)
     time_format_rfc3339(next, due, len);
 }
 
-static void commit(struct xrun *xr) {
+static char *print_free(cJSON *j) {
+  char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+  cJSON_Delete(j);
+  return s;
+}
+
+/* The run's record updates go through the intake, caused by this run (not in test runs). */
+static int has_record_events(struct xrun *xr) {
+  if (cJSON_GetArraySize(xr->record_events) == 0 || xr->test)
+    return 0;
+  if (xr->depth + 1 > INTAKE_MAX_DEPTH && !xr->reason) {
+    char why[160];
+    snprintf(why, sizeof why, "chain depth limit (%d) reached: this run's record updates "
+             "started no further runs", INTAKE_MAX_DEPTH);
+    xr->reason = strdup(why);
+  }
+  return 1;
+}
+
+/* Commits the segment alone, with flowd_commit_segment (also the way back when a group of
+ * segments could not commit together). */
+void xrun_commit_alone(struct xrun *xr) {
   char id[24], depth[16], maxd[16], maxsig[24], lease[16];
   snprintf(id, sizeof id, "%lld", xr->id);
   snprintf(depth, sizeof depth, "%d", xr->depth + 1);
@@ -516,36 +535,18 @@ static void commit(struct xrun *xr) {
   snprintf(maxsig, sizeof maxsig, "%lld", xr->max_signal);
   snprintf(lease, sizeof lease, "%d", exec_lease_ms());
   struct db_batch *b = db_batch_new();
-  const char *own[2] = {id, exec_owner()};
-  /* Everything up to the pipeline sync is one transaction: the segment commits whole. */
-  if (xr->discard) {
-    db_batch_add(b, "xrun_own", "SELECT flowd_own_run($1::bigint, $2)", 2, own);
-    db_batch_add(b, "xrun_discard", "DELETE FROM runs WHERE id = $1::bigint", 1, own);
-    db_submit(exec_server()->db, b, committed, xr);
-    return;
-  }
-  xr->final = final_status(xr);
   char *steps = cJSON_PrintUnformatted(xr->steps);
-  char *events = NULL;
-  if (cJSON_GetArraySize(xr->record_events) > 0 && !xr->test) {
-    if (xr->depth + 1 > INTAKE_MAX_DEPTH && !xr->reason) {
-      char why[160];
-      snprintf(why, sizeof why, "chain depth limit (%d) reached: this run's record updates "
-               "started no further runs", INTAKE_MAX_DEPTH);
-      xr->reason = strdup(why);
-    }
-    events = cJSON_PrintUnformatted(xr->record_events);
-  }
+  char *events = has_record_events(xr) ? cJSON_PrintUnformatted(xr->record_events) : NULL;
   char *waits = cJSON_PrintUnformatted(xr->waits_add);
   char *still = waiting_nodes(xr);
-  char *state, *scope, due[40];
-  saved_state(xr, &state, &scope, due, sizeof due);
+  cJSON *state_j, *scope_j;
+  char due[40];
+  saved_state(xr, &state_j, &scope_j, due, sizeof due);
+  char *state = print_free(state_j), *scope = print_free(scope_j);
   /* Waits, signals and wake-ups need bookkeeping only in runs that ever waited. */
-  int touched = xr->waited || cJSON_GetArraySize(xr->waits_add) > 0 ||
-                cJSON_GetArraySize(xr->signals) > 0 || xr->final == RUN_WAITING;
   const char *p[17] = {id, exec_owner(), steps, run_status_name(xr->final), state, scope,
                        due[0] ? due : NULL, xr->error, xr->reason, waits, still, maxsig,
-                       events, depth, maxd, lease, touched ? "true" : "false"};
+                       events, depth, maxd, lease, xrun_touches_waits(xr) ? "true" : "false"};
   xr->intake_stmt = events ? 0 : -1;
   db_batch_add(b, "xrun_commit",
                "SELECT flowd_commit_segment($1::bigint, $2, $3::jsonb, $4, $5::jsonb, "
@@ -559,6 +560,56 @@ static void commit(struct xrun *xr) {
   free(still);
   free(state);
   free(scope);
+}
+
+int xrun_touches_waits(const struct xrun *xr) {
+  return xr->waited || cJSON_GetArraySize(xr->waits_add) > 0 ||
+         cJSON_GetArraySize(xr->signals) > 0 || xr->final == RUN_WAITING;
+}
+
+/* The segment as one element of flowd_commit_segments (schema/008_intake_set.sql). */
+static cJSON *segment_json(struct xrun *xr) {
+  cJSON *seg = cJSON_CreateObject();
+  cJSON *state, *scope;
+  char due[40];
+  saved_state(xr, &state, &scope, due, sizeof due);
+  cJSON_AddNumberToObject(seg, "run", (double)xr->id);
+  cJSON_AddItemReferenceToObject(seg, "steps", xr->steps);
+  cJSON_AddStringToObject(seg, "status", run_status_name(xr->final));
+  cJSON_AddItemToObject(seg, "state", state ? state : cJSON_CreateNull());
+  cJSON_AddItemToObject(seg, "scope", scope ? scope : cJSON_CreateNull());
+  if (due[0])
+    cJSON_AddStringToObject(seg, "due", due);
+  if (xr->error)
+    cJSON_AddStringToObject(seg, "error", xr->error);
+  if (has_record_events(xr)) {
+    cJSON_AddItemReferenceToObject(seg, "events", xr->record_events);
+    cJSON_AddNumberToObject(seg, "depth", xr->depth + 1);
+  }
+  if (xr->reason)
+    cJSON_AddStringToObject(seg, "reason", xr->reason);
+  return seg;
+}
+
+static void commit(struct xrun *xr) {
+  if (xr->discard) {
+    char id[24];
+    snprintf(id, sizeof id, "%lld", xr->id);
+    struct db_batch *b = db_batch_new();
+    const char *own[2] = {id, exec_owner()};
+    xr->intake_stmt = -1;
+    /* Everything up to the pipeline sync is one transaction: the segment commits whole. */
+    db_batch_add(b, "xrun_own", "SELECT flowd_own_run($1::bigint, $2)", 2, own);
+    db_batch_add(b, "xrun_discard", "DELETE FROM runs WHERE id = $1::bigint", 1, own);
+    db_submit(exec_server()->db, b, committed, xr);
+    return;
+  }
+  xr->final = final_status(xr);
+  /* Segments of ordinary runs that neither waited nor wait now commit in groups. */
+  if (xr->g && !xr->test && !xrun_touches_waits(xr))
+    xcommit_add(xr, segment_json(xr));
+  else
+    xrun_commit_alone(xr);
 }
 
 static void publish_all(struct xrun *xr) {
@@ -582,31 +633,39 @@ static void publish_all(struct xrun *xr) {
   }
 }
 
-static void committed(void *data, int rc, const struct db_result *r) {
-  struct xrun *xr = data;
-  if (rc) {
-    if (r && r->sqlstate && !strcmp(r->sqlstate, "FD001"))
-      log_info("run segment dropped: the run is no longer ours (cancelled or taken over)",
-               "run=%lld", xr->id);
-    else
-      log_warn("run segment not committed; the run resumes when its lease expires",
-               "run=%lld error=%s", xr->id, log_quote(r && r->error ? r->error : err_str(rc)));
-    finish(xr, rc);
-    return;
-  }
+void xrun_committed(struct xrun *xr, const cJSON *intake_result) {
   log_debug("run segment committed", "run=%lld status=%s", xr->id,
             xr->discard ? "discarded" : run_status_name(xr->final));
   if (!xr->discard) {
     publish_all(xr);
     exec_count_commit(xr->final != RUN_RUNNING && xr->final != RUN_WAITING);
   }
-  if (xr->intake_stmt >= 0) {
-    cJSON *res = api_row_json(r, xr->intake_stmt, 0);
-    if (cJSON_IsTrue(cJSON_GetObjectItem(res, "depth_limited")))
+  if (intake_result) {
+    if (cJSON_IsTrue(cJSON_GetObjectItem(intake_result, "depth_limited")))
       log_warn("chain depth limit reached: the run's record updates started no runs",
                "run=%lld depth=%d", xr->id, xr->depth + 1);
-    exec_take(res);
-    cJSON_Delete(res);
+    exec_take(intake_result);
   }
   finish(xr, 0);
+}
+
+void xrun_commit_failed(struct xrun *xr, int rc, const struct db_result *r) {
+  if (r && r->sqlstate && !strcmp(r->sqlstate, "FD001"))
+    log_info("run segment dropped: the run is no longer ours (cancelled or taken over)",
+             "run=%lld", xr->id);
+  else
+    log_warn("run segment not committed; the run resumes when its lease expires",
+             "run=%lld error=%s", xr->id, log_quote(r && r->error ? r->error : err_str(rc)));
+  finish(xr, rc);
+}
+
+static void committed(void *data, int rc, const struct db_result *r) {
+  struct xrun *xr = data;
+  if (rc) {
+    xrun_commit_failed(xr, rc, r);
+    return;
+  }
+  cJSON *res = xr->intake_stmt >= 0 ? api_row_json(r, xr->intake_stmt, 0) : NULL;
+  xrun_committed(xr, res);
+  cJSON_Delete(res);
 }

@@ -1,0 +1,390 @@
+-- Set-based intake and segment commits of many runs at once.
+--
+-- The intake of 002 walks its events one by one in PL/pgSQL; each statement it runs per
+-- event costs more in planning and executor start-up than in the rows it writes. Here:
+--   flowd_intake           one statement for a whole group (events, inline customers, records,
+--                          status changes, cancellations, status_changed events, runs) plus
+--                          one for wait signals; it returns each new run's context, so the
+--                          executor starts it without loading it again. A group whose events
+--                          touch one record twice, or carry fan-page conversations, takes
+--                          flowd_intake_loop (the per-event intake of 002, same answer).
+--   flowd_commit_segments  the segments of many runs in one statement: steps, the runs' new
+--                          state (checking every lease), and their record updates through one
+--                          intake. A run no longer held makes it raise: flowd then commits
+--                          those segments one by one (flowd_commit_segment of 005).
+-- Events may carry their own "cause" and "depth" (the run that caused them and its chain
+-- depth); p_cause / p_depth apply to those that do not.
+
+-- Folds record patches in order: a || b || c.
+CREATE AGGREGATE flowd_merge(jsonb) (SFUNC = jsonb_concat, STYPE = jsonb, INITCOND = '{}');
+
+-- The intake of 002, event by event, with per-event cause and depth; its runs come with
+-- their contexts (flowd_run_context), like those of the set-based intake.
+ALTER FUNCTION flowd_intake(jsonb, text, bigint, int, int, int) RENAME TO flowd_intake_loop;
+CREATE OR REPLACE FUNCTION flowd_intake_loop(p_events jsonb, p_owner text, p_cause bigint,
+                                             p_depth int, p_max_depth int, p_lease_ms int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  e jsonb; v_id bigint; v_type text; v_data jsonb; v_key text;
+  v_kind text; v_verb text; v_rid text; v_changed text[];
+  v_old_status text; v_new_status text; v_sc bigint; v_sc_data jsonb;
+  accepted jsonb[] := '{}'; runs jsonb[] := '{}'; cancelled jsonb := '[]'; woken jsonb := '[]';
+  v_m jsonb; v_conv jsonb; v_cust jsonb;
+  v_cause bigint; v_depth int; limited boolean; any_limited boolean := false;
+BEGIN
+  FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+    v_type := e->>'type'; v_key := e->>'key'; v_data := coalesce(e->'data', '{}');
+    v_cause := coalesce((e->>'cause')::bigint, p_cause);
+    v_depth := coalesce((e->>'depth')::int, p_depth);
+    limited := v_depth > p_max_depth;
+    any_limited := any_limited OR limited;
+    v_kind := NULL; v_rid := NULL; v_verb := NULL; v_changed := NULL;
+    v_old_status := NULL; v_new_status := NULL; v_conv := NULL;
+    IF v_type IN ('message.received', 'comment.created', 'livestream.comment') THEN
+      v_conv := flowd_conversation_of(v_type, v_data, v_key);
+    END IF;
+    IF v_conv IS NOT NULL THEN
+      v_kind := 'conversation'; v_verb := 'updated'; v_rid := v_conv->>'id';
+    ELSIF v_type ~ '^[a-z][a-z0-9_]*\.(created|updated|deleted)$' AND v_data ? 'id' THEN
+      v_kind := split_part(v_type, '.', 1);
+      v_verb := split_part(v_type, '.', 2);
+      v_rid := v_data->>'id';
+    END IF;
+    IF v_key IS NOT NULL THEN
+      PERFORM pg_advisory_xact_lock(74635, hashtext(v_key));
+      SELECT id INTO v_id FROM events WHERE key = v_key LIMIT 1;
+      IF FOUND THEN
+        accepted := array_append(accepted, jsonb_build_object('id', v_id, 'duplicate', true));
+        CONTINUE;
+      END IF;
+    END IF;
+    INSERT INTO events (type, key, data, record_kind, record_id, cause_run, depth)
+    VALUES (v_type, v_key, v_data, v_kind, v_rid, v_cause, v_depth) RETURNING id INTO v_id;
+    accepted := array_append(accepted, jsonb_build_object('id', v_id, 'duplicate', false));
+    IF v_conv IS NOT NULL THEN
+      v_cust := v_data->'customer';
+      IF jsonb_typeof(v_cust) = 'object' AND v_cust ? 'id' THEN
+        PERFORM flowd_apply_record('customer', 'updated', v_cust, false);
+      END IF;
+      SELECT a.old_status, a.new_status INTO v_old_status, v_new_status
+      FROM flowd_apply_record('conversation', 'updated', v_conv, false) a;
+    ELSIF v_kind IS NOT NULL THEN
+      SELECT a.old_status, a.new_status INTO v_old_status, v_new_status
+      FROM flowd_apply_record(v_kind, v_verb, v_data,
+                              coalesce((e->>'replace')::boolean, false)) a;
+      SELECT array_agg(k) INTO v_changed FROM jsonb_object_keys(v_data) k;
+    END IF;
+    woken := woken || flowd_signal(v_id, v_type);
+    IF NOT limited THEN
+      FOR v_m IN SELECT jsonb_array_elements(flowd_match(v_id, v_type, v_data, v_kind, v_rid,
+                                                          v_changed, p_owner, v_depth,
+                                                          p_lease_ms)) LOOP
+        runs := array_append(runs, v_m);
+      END LOOP;
+    END IF;
+    IF v_new_status IS DISTINCT FROM v_old_status AND v_new_status IS NOT NULL
+       AND v_verb <> 'deleted' THEN
+      WITH c AS (
+        UPDATE runs SET status = 'cancelled', due_at = NULL, finished_at = now(),
+               updated_at = now(),
+               reason = format('%s %s left status "%s" (now "%s")', v_kind, v_rid,
+                               hold_status, v_new_status)
+        WHERE record_kind = v_kind AND record_id = v_rid AND hold_status IS NOT NULL
+          AND hold_status <> v_new_status AND status IN ('running', 'waiting')
+        RETURNING id, flow_id, reason)
+      SELECT cancelled || coalesce(jsonb_agg(jsonb_build_object('id', id, 'flow_id', flow_id,
+             'reason', reason)), '[]') INTO cancelled FROM c;
+      v_sc_data := jsonb_build_object('id', v_rid, 'from', v_old_status, 'to', v_new_status);
+      INSERT INTO events (type, data, record_kind, record_id, cause_run, depth)
+      VALUES (v_kind || '.status_changed', v_sc_data, v_kind, v_rid, v_cause, v_depth)
+      RETURNING id INTO v_sc;
+      woken := woken || flowd_signal(v_sc, v_kind || '.status_changed');
+      IF NOT limited THEN
+        FOR v_m IN SELECT jsonb_array_elements(flowd_match(v_sc, v_kind || '.status_changed',
+                                                            v_sc_data, v_kind, v_rid, NULL,
+                                                            p_owner, v_depth, p_lease_ms)) LOOP
+          runs := array_append(runs, v_m);
+        END LOOP;
+      END IF;
+    END IF;
+  END LOOP;
+  RETURN jsonb_build_object(
+    'accepted', to_jsonb(accepted),
+    'runs', (SELECT coalesce(jsonb_agg(flowd_run_context((r->>'id')::bigint) ORDER BY o), '[]')
+             FROM unnest(runs) WITH ORDINALITY AS u(r, o)),
+    'cancelled', cancelled, 'woken', woken, 'depth_limited', any_limited);
+END $$;
+
+-- The set-based intake (see the top of this file). Same arguments and answer as
+-- flowd_intake_loop: {"accepted": [{"id", "duplicate"}...], "runs": [<run context>...],
+-- "cancelled": [...], "woken": [...], "depth_limited": bool}.
+CREATE FUNCTION flowd_intake(p_events jsonb, p_owner text, p_cause bigint, p_depth int,
+                             p_max_depth int, p_lease_ms int)
+RETURNS jsonb LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+DECLARE
+  v jsonb;
+  v_keys text[];
+  v_ids bigint[];
+  v_types text[];
+  v_woken jsonb := '[]';
+BEGIN
+  -- Fan-page events (conversations) and groups that touch a record twice go event by event:
+  -- each event must see the record as the one before it left it.
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) e
+             WHERE e->>'type' IN ('message.received', 'comment.created', 'livestream.comment')
+               AND coalesce(e->'data'->>'page_id', '') <> '')
+     OR EXISTS (SELECT 1 FROM (
+                  SELECT split_part(e->>'type', '.', 1) AS kind, e->'data'->>'id' AS rid
+                  FROM jsonb_array_elements(p_events) e
+                  WHERE e->>'type' ~ '^[a-z][a-z0-9_]*\.(created|updated|deleted)$'
+                    AND e->'data' ? 'id'
+                  UNION ALL
+                  SELECT DISTINCT 'customer', e->'data'->'customer'->>'id'
+                  FROM jsonb_array_elements(p_events) e
+                  WHERE e->>'type' ~ '^[a-z][a-z0-9_]*\.(created|updated|deleted)$'
+                    AND e->'data' ? 'id' AND split_part(e->>'type', '.', 1) <> 'customer'
+                    AND jsonb_typeof(e->'data'->'customer') = 'object'
+                    AND e->'data'->'customer' ? 'id') k
+                GROUP BY kind, rid HAVING count(*) > 1) THEN
+    RETURN flowd_intake_loop(p_events, p_owner, p_cause, p_depth, p_max_depth, p_lease_ms);
+  END IF;
+  -- A repeated key is a duplicate: intakes of one key take turns on a lock of its hash (held
+  -- to the commit), taken in one order so that two groups cannot deadlock.
+  SELECT array_agg(DISTINCT e->>'key') INTO v_keys
+  FROM jsonb_array_elements(p_events) e WHERE e->>'key' IS NOT NULL;
+  IF v_keys IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(74635, h)
+    FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(v_keys) k ORDER BY 1) s;
+  END IF;
+
+  -- Joins between the statement's own intermediate results are avoided (their row counts
+  -- are unknown to the planner, so it would nest loops over them): each record and customer
+  -- is looked up by primary key, and what the runs need travels along the rows.
+  WITH src AS MATERIALIZED (
+    SELECT x.ord::int AS ord, flowd_day_id() AS id, x.value->>'type' AS type,
+           x.value->>'key' AS key, coalesce(x.value->'data', '{}') AS data,
+           coalesce((x.value->>'replace')::boolean, false) AS repl,
+           coalesce((x.value->>'cause')::bigint, p_cause) AS cause,
+           coalesce((x.value->>'depth')::int, p_depth) AS depth
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(value, ord)
+  ), ev AS MATERIALIZED (
+    SELECT e.*, CASE WHEN e.kind IS NOT NULL THEN e.data->>'id' END AS rid,
+           CASE WHEN e.key IS NOT NULL THEN
+             coalesce((SELECT x.id FROM events x WHERE x.key = e.key LIMIT 1),
+                      nullif(e.first_id, e.id)) END AS dup_of
+    FROM (SELECT s.*,
+                 CASE WHEN s.type ~ '^[a-z][a-z0-9_]*\.(created|updated|deleted)$'
+                           AND s.data ? 'id' THEN split_part(s.type, '.', 1) END AS kind,
+                 split_part(s.type, '.', 2) AS verb,
+                 first_value(s.id) OVER (PARTITION BY s.key ORDER BY s.ord) AS first_id
+          FROM src s) e
+  ), new_ev AS (
+    SELECT * FROM ev WHERE dup_of IS NULL
+  ), ins_ev AS (
+    INSERT INTO events (id, type, key, data, record_kind, record_id, cause_run, depth)
+    SELECT id, type, key, data, kind, rid, cause, depth FROM new_ev ORDER BY ord
+  -- inline customers: one upsert per customer, its patches folded in event order; rows are
+  -- locked in key order so that concurrent intakes cannot deadlock
+  ), cust AS MATERIALIZED (
+    SELECT c.cid, CASE WHEN o.found AND NOT o.deleted THEN o.data || c.patch
+                       ELSE c.patch END AS data
+    FROM (SELECT data->'customer'->>'id' AS cid,
+                 flowd_merge(data->'customer' ORDER BY ord) AS patch
+          FROM new_ev
+          WHERE kind IS NOT NULL AND kind <> 'customer'
+            AND jsonb_typeof(data->'customer') = 'object' AND data->'customer' ? 'id'
+          GROUP BY 1 ORDER BY 1) c
+    LEFT JOIN LATERAL (SELECT true AS found, r.data, r.deleted FROM records r
+                       WHERE r.kind = 'customer' AND r.id = c.cid FOR UPDATE) o ON true
+  ), cust_map AS (
+    SELECT jsonb_object_agg(cid, data) AS m FROM cust
+  ), cust_up AS (
+    INSERT INTO records AS r (kind, id, data, status, owner_id, customer_id, deleted)
+    SELECT 'customer', cid, data, data->>'status', data->>'owner_id', data->>'customer_id', false
+    FROM cust ORDER BY cid
+    ON CONFLICT (kind, id) DO UPDATE
+      SET data = EXCLUDED.data, status = EXCLUDED.status, owner_id = EXCLUDED.owner_id,
+          customer_id = EXCLUDED.customer_id, deleted = EXCLUDED.deleted,
+          version = r.version + 1, updated_at = now()
+  -- the records the events carry (each at most once in this group), locked in key order
+  ), rec AS MATERIALIZED (
+    SELECT i.*, CASE WHEN o.found AND NOT o.deleted THEN o.status END AS old_status,
+           CASE WHEN o.found AND NOT o.deleted AND NOT i.repl THEN o.data || i.patch
+                ELSE i.patch END AS new_data
+    FROM (SELECT ord, id, type, key, data, kind, verb, rid, repl, cause, depth,
+                 CASE WHEN kind <> 'customer' AND jsonb_typeof(data->'customer') = 'object'
+                           AND data->'customer' ? 'id'
+                      THEN (data - 'customer') || jsonb_build_object('customer_id',
+                                                                     data->'customer'->>'id')
+                      ELSE data END AS patch
+          FROM new_ev WHERE kind IS NOT NULL ORDER BY kind, rid) i
+    LEFT JOIN LATERAL (SELECT true AS found, r.data, r.status, r.deleted FROM records r
+                       WHERE r.kind = i.kind AND r.id = i.rid FOR UPDATE) o ON true
+  ), rec_up AS (
+    INSERT INTO records AS r (kind, id, data, status, owner_id, customer_id, deleted)
+    SELECT kind, rid, new_data, new_data->>'status', new_data->>'owner_id',
+           new_data->>'customer_id', verb = 'deleted'
+    FROM rec ORDER BY kind, rid
+    ON CONFLICT (kind, id) DO UPDATE
+      SET data = EXCLUDED.data, status = EXCLUDED.status, owner_id = EXCLUDED.owner_id,
+          customer_id = EXCLUDED.customer_id, deleted = EXCLUDED.deleted,
+          version = r.version + 1, updated_at = now()
+  -- status rules: runs holding a record in another status are cancelled at once, and the
+  -- change is an event of its own
+  ), changes AS MATERIALIZED (
+    SELECT n.*, n.new_data->>'status' AS new_status, flowd_day_id() AS sc_id,
+           jsonb_build_object('id', n.rid, 'from', n.old_status,
+                              'to', n.new_data->>'status') AS sc_data
+    FROM (SELECT * FROM rec ORDER BY ord) n
+    WHERE n.new_data->>'status' IS DISTINCT FROM n.old_status
+      AND n.new_data->>'status' IS NOT NULL AND n.verb <> 'deleted'
+  ), cancel AS (
+    UPDATE runs SET status = 'cancelled', due_at = NULL, finished_at = now(), updated_at = now(),
+           reason = format('%s %s left status "%s" (now "%s")', c.kind, c.rid, runs.hold_status,
+                           c.new_status)
+    FROM changes c
+    WHERE runs.record_kind = c.kind AND runs.record_id = c.rid AND runs.hold_status IS NOT NULL
+      AND runs.hold_status <> c.new_status AND runs.status IN ('running', 'waiting')
+    RETURNING runs.id, runs.flow_id, runs.reason
+  ), ins_sc AS (
+    INSERT INTO events (id, type, data, record_kind, record_id, cause_run, depth)
+    SELECT sc_id, kind || '.status_changed', sc_data, kind, rid, cause, depth
+    FROM changes ORDER BY ord
+  ), all_ev AS (
+    SELECT ord, 0 AS sub, id, type, key, data, NULL::text AS kind, NULL::text AS rid, depth,
+           NULL::text[] AS changed, NULL::jsonb AS record
+    FROM new_ev WHERE kind IS NULL
+    UNION ALL
+    SELECT ord, 0, id, type, key, data, kind, rid, depth,
+           ARRAY(SELECT jsonb_object_keys(data)), new_data
+    FROM rec
+    UNION ALL
+    SELECT ord, 1, sc_id, kind || '.status_changed', NULL, sc_data, kind, rid, depth, NULL,
+           new_data
+    FROM changes
+  -- the runs of every active trigger that matches, in priority order per event
+  ), m AS MATERIALIZED (
+    SELECT x.*, flowd_day_id() AS run_id
+    FROM (SELECT a.ord, a.sub, a.id, a.type, a.key, a.data, a.kind, a.rid, a.depth, a.record,
+                 t.flow_id, t.version, t.node_id, t.priority,
+                 CASE WHEN t.hold THEN t.to_status END AS hold_status
+          FROM all_ev a JOIN flow_triggers t ON t.event_type = a.type
+          WHERE a.depth <= p_max_depth
+            AND (t.from_status IS NULL OR t.from_status = a.data->>'from')
+            AND (t.to_status IS NULL OR t.to_status = a.data->>'to')
+            AND (t.fields IS NULL OR t.fields && a.changed)
+          ORDER BY a.ord, a.sub, t.priority, t.flow_id) x
+  ), ins_runs AS (
+    INSERT INTO runs (id, flow_id, flow_version, trigger_node, event_id, record_kind, record_id,
+                      hold_status, priority, depth, lease_owner, lease_until, due_at)
+    SELECT run_id, flow_id, version, node_id, id, kind, rid, hold_status, priority, depth,
+           p_owner, now() + p_lease_ms * interval '1 millisecond',
+           now() + p_lease_ms * interval '1 millisecond'
+    FROM m ORDER BY run_id
+  )
+  SELECT jsonb_build_object(
+    'accepted', (SELECT jsonb_agg(jsonb_build_object('id', coalesce(dup_of, id),
+                                                     'duplicate', dup_of IS NOT NULL)
+                                  ORDER BY ord) FROM ev),
+    'runs', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', m.run_id, 'flow_id', m.flow_id, 'version', m.version,
+               'trigger', m.node_id, 'event_id', m.id, 'status', 'running',
+               'test', false, 'depth', m.depth, 'state', '{}'::jsonb, 'scope', '{}'::jsonb,
+               'record_kind', m.kind, 'record_id', m.rid,
+               'event', jsonb_build_object('id', m.id, 'type', m.type, 'key', m.key,
+                                           'at', now(), 'data', m.data),
+               'record', m.record,
+               'customer', coalesce((SELECT cm.m FROM cust_map cm) -> (m.record->>'customer_id'),
+                                    (SELECT c.data FROM records c
+                                     WHERE c.kind = 'customer'
+                                       AND c.id = m.record->>'customer_id')),
+               'signals', '[]'::jsonb, 'deliveries', '[]'::jsonb)
+               ORDER BY m.run_id), '[]')
+             FROM m),
+    'cancelled', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'flow_id', flow_id,
+                                                               'reason', reason)), '[]')
+                  FROM cancel),
+    'depth_limited', EXISTS (SELECT 1 FROM src WHERE depth > p_max_depth)),
+    (SELECT array_agg(id ORDER BY id) FROM all_ev),
+    (SELECT array_agg(type ORDER BY id) FROM all_ev)
+  INTO v, v_ids, v_types;
+
+  -- wait.event: leave a signal for every run waiting on these events and make it due now.
+  IF EXISTS (SELECT 1 FROM run_waits WHERE event_type = ANY (v_types)) THEN
+    WITH s AS (
+      INSERT INTO run_signals (run_id, node_id, event_id)
+      SELECT w.run_id, w.node_id, e.id
+      FROM unnest(v_ids, v_types) AS e(id, type)
+      JOIN run_waits w ON w.event_type = e.type AND w.since < e.id
+      ORDER BY e.id
+      RETURNING run_id
+    ), u AS (
+      UPDATE runs SET due_at = now() WHERE id IN (SELECT run_id FROM s)
+        AND status IN ('running', 'waiting')
+        AND (lease_until IS NULL OR lease_until < now())
+      RETURNING id)
+    SELECT coalesce(jsonb_agg(id), '[]') INTO v_woken FROM u;
+  END IF;
+  RETURN v || jsonb_build_object('woken', v_woken);
+END $$;
+
+-- Commits the segments of many runs (p_segs: [{run, steps, status, state, scope, due?,
+-- error?, reason?, events?, depth?}]) in one statement, like flowd_commit_segment does for
+-- one run that has no waits to keep: every run must still be running or waiting under
+-- p_owner's lease, else it raises FD001 and nothing is kept (flowd then commits them one by
+-- one). Record updates of all of them go through one intake, each caused by its run.
+-- Returns the intake's answer, or NULL.
+CREATE FUNCTION flowd_commit_segments(p_segs jsonb, p_owner text, p_max_depth int,
+                                      p_lease_ms int)
+RETURNS jsonb LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+DECLARE
+  v_n int;
+  v_ids bigint[];
+  v_events jsonb;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  -- The runs by primary key (id = ANY): a join alone may scan the partitions' running runs.
+  SELECT array_agg((g->>'run')::bigint) INTO v_ids FROM jsonb_array_elements(p_segs) g;
+  WITH s AS (
+    SELECT * FROM jsonb_to_recordset(p_segs) AS x(run bigint, status text, state jsonb,
+                                                  scope jsonb, due timestamptz, error text,
+                                                  reason text)
+  ), u AS (
+    UPDATE runs r SET status = s.status, state = coalesce(s.state, r.state),
+           scope = coalesce(s.scope, r.scope), due_at = s.due, lease_owner = NULL,
+           lease_until = NULL, error = s.error, reason = coalesce(s.reason, r.reason),
+           updated_at = now(),
+           finished_at = CASE WHEN s.status IN ('succeeded', 'failed') THEN now() END
+    FROM s
+    -- (NOT IN the final statuses: an IN list of the live ones would match the partial
+    -- indexes' predicate and lure the planner into scanning every live run)
+    WHERE r.id = ANY (v_ids) AND r.id = s.run AND r.lease_owner = p_owner
+      AND r.status NOT IN ('succeeded', 'failed', 'cancelled')
+    RETURNING r.id)
+  SELECT count(*) INTO v_n FROM u;
+  IF v_n <> jsonb_array_length(p_segs) THEN
+    RAISE EXCEPTION '% of % runs are no longer held by %', jsonb_array_length(p_segs) - v_n,
+      jsonb_array_length(p_segs), p_owner USING ERRCODE = 'FD001';
+  END IF;
+  INSERT INTO steps (run_id, node_id, status, attempt, port, started_at, finished_at, output,
+                     error)
+  SELECT (g->>'run')::bigint, x.node_id, x.status, x.attempt, x.port, x.started_at,
+         x.finished_at, x.output, x.error
+  FROM jsonb_array_elements(p_segs) AS g,
+       jsonb_to_recordset(g->'steps') AS x(node_id text, status text, attempt int, port text,
+       started_at timestamptz, finished_at timestamptz, output jsonb, error text)
+  ON CONFLICT (run_id, node_id, attempt) DO UPDATE SET status = EXCLUDED.status,
+    port = EXCLUDED.port, finished_at = EXCLUDED.finished_at, output = EXCLUDED.output,
+    error = EXCLUDED.error;
+  SELECT jsonb_agg(ev || jsonb_build_object('cause', (g->>'run')::bigint,
+                                            'depth', (g->>'depth')::int) ORDER BY go, eo)
+  INTO v_events
+  FROM jsonb_array_elements(p_segs) WITH ORDINALITY AS a(g, go),
+       jsonb_array_elements(g->'events') WITH ORDINALITY AS b(ev, eo);
+  IF v_events IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN flowd_intake(v_events, p_owner, NULL, 0, p_max_depth, p_lease_ms);
+END $$;

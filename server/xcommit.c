@@ -1,0 +1,133 @@
+/* xcommit: group commit of run segments.
+ *
+ * A segment of an ordinary run (it neither waited nor waits now) is queued here instead of
+ * committing on its own; the queue goes to PostgreSQL as one call of flowd_commit_segments
+ * (schema/008_intake_set.sql) followed by the segments' own effects, all one transaction.
+ * While up to MAX_IN_FLIGHT groups are being committed the next one fills up, so commits per
+ * second stay bounded while runs per second grow with load.
+ *
+ * If a group fails because one of its runs is no longer ours (cancelled, or taken over
+ * after our lease expired: FD001), or for any other error but a lost connection, each of its
+ * segments is committed alone instead (xrun_commit_alone), so one lost run costs the others
+ * nothing. The effects batches are copied into the group for that reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "graph/err.h"
+#include "server/api_util.h"
+#include "server/db.h"
+#include "server/exec.h"
+#include "server/exec_internal.h"
+#include "server/intake.h"
+#include "server/server.h"
+
+#define MAX_IN_FLIGHT 2
+#define GROUP_MAX 400 /* segments per commit */
+
+struct pending {
+  struct xrun *xr;
+  cJSON *seg;
+  struct pending *next;
+};
+
+static struct {
+  struct server *srv;
+  struct pending *head, *tail;
+  int queued, in_flight;
+} C;
+
+static void flush(void);
+
+static void free_group(struct pending *p) {
+  while (p) {
+    struct pending *next = p->next;
+    free(p);
+    p = next;
+  }
+}
+
+static void group_done(void *data, int rc, const struct db_result *r) {
+  struct pending *first = data;
+  C.in_flight--;
+  /* The segments refer to their runs' steps and events: gone before the runs are. */
+  for (struct pending *p = first; p; p = p->next) {
+    cJSON_Delete(p->seg);
+    p->seg = NULL;
+  }
+  if (rc == 0) {
+    cJSON *res = api_row_json(r, 0, 0);
+    /* The runs the record updates started are taken once, by the first segment. */
+    int taken = 0;
+    for (struct pending *p = first; p; p = p->next) {
+      xrun_committed(p->xr, taken ? NULL : res);
+      taken = 1;
+    }
+    cJSON_Delete(res);
+  } else if (rc == ERR_DBDOWN || rc == ERR_CANCELLED) {
+    for (struct pending *p = first; p; p = p->next)
+      xrun_commit_failed(p->xr, rc, r);
+  } else {
+    for (struct pending *p = first; p; p = p->next)
+      xrun_commit_alone(p->xr);
+  }
+  free_group(first);
+  flush();
+}
+
+static void flush(void) {
+  while (C.in_flight < MAX_IN_FLIGHT && C.head) {
+    struct pending *first = C.head, *last = C.head;
+    int n = 1;
+    while (last->next && n < GROUP_MAX) {
+      last = last->next;
+      n++;
+    }
+    C.head = last->next;
+    if (!C.head)
+      C.tail = NULL;
+    last->next = NULL;
+    C.queued -= n;
+
+    cJSON *all = cJSON_CreateArray();
+    for (struct pending *p = first; p; p = p->next)
+      cJSON_AddItemReferenceToArray(all, p->seg);
+    char *text = cJSON_PrintUnformatted(all);
+    cJSON_Delete(all);
+    char maxd[16], lease[16];
+    snprintf(maxd, sizeof maxd, "%d", INTAKE_MAX_DEPTH);
+    snprintf(lease, sizeof lease, "%d", exec_lease_ms());
+    const char *params[4] = {text, exec_owner(), maxd, lease};
+    struct db_batch *b = db_batch_new();
+    db_batch_add(b, "xcommit", "SELECT flowd_commit_segments($1::jsonb, $2, $3::int, $4::int)",
+                 4, params);
+    for (struct pending *p = first; p; p = p->next)
+      db_batch_copy(b, p->xr->effects);
+    free(text);
+    C.in_flight++;
+    db_submit(C.srv->db, b, group_done, first);
+  }
+}
+
+void xcommit_add(struct xrun *xr, cJSON *seg) {
+  struct pending *p = calloc(1, sizeof *p);
+  if (!p) {
+    cJSON_Delete(seg);
+    xrun_commit_alone(xr);
+    return;
+  }
+  p->xr = xr;
+  p->seg = seg;
+  if (C.tail)
+    C.tail->next = p;
+  else
+    C.head = p;
+  C.tail = p;
+  C.queued++;
+  flush();
+}
+
+int xcommit_pending(void) { return C.queued + C.in_flight; }
+
+int xcommit_init(struct server *srv) {
+  C.srv = srv;
+  return 0;
+}
