@@ -1,6 +1,9 @@
 /* trigger.schedule: starts a run on a cron schedule in a time zone. The schema's "cron"
- * format already checks the expression, so compile has nothing left to check; the scheduler
- * reads cron and timezone from the config. */
+ * format already checks the expression, so compile has nothing left to check. Activation
+ * lists the node in flow_schedules and the scheduler (server/sched.c, with the cron and time
+ * zone arithmetic in schema/007_schedules.sql) starts its runs, each with a schedule.fired
+ * event {flow_id, node_id, cron, timezone, scheduled_at}; an unknown time zone is refused
+ * when the flow is activated. */
 #include <stdlib.h>
 #include "nodes/node.h"
 #include "nodes/render.h"

@@ -1,7 +1,8 @@
 /* api_versions: publishing a draft as an immutable version (refused with 422 and the problems
  * when invalid), activating a version, deactivating, listing and reading versions, export.
  * Activation changes are announced on NOTIFY channel flowd_flows so that every flowd process
- * on the database picks them up. */
+ * on the database picks them up; they also rebuild the flow's trigger index and its schedules
+ * (flowd_index_schedules, schema/007_schedules.sql) in the same transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +110,37 @@ void api_flows_publish(struct http_req *req) {
            publish_loaded, cx);
 }
 
+/* The result of the statement of r that failed, or NULL. */
+static const PGresult *failed_result(const struct db_result *r) {
+  for (int i = 0; r && i < r->n; i++)
+    if (r->res[i] && PQresultStatus(r->res[i]) == PGRES_FATAL_ERROR)
+      return r->res[i];
+  return NULL;
+}
+
+/* Activation refused because the database cannot read one of the flow's schedules
+ * (flowd_index_schedules: an unknown time zone): 422 with the problem on its node, like a
+ * publish that does not validate. */
+static void schedule_refused(struct http_req *req, const struct db_result *r) {
+  const PGresult *res = failed_result(r);
+  const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+  cJSON *problem = detail ? cJSON_Parse(detail) : NULL;
+  cJSON *d = cJSON_CreateObject();
+  cJSON *problems = cJSON_AddArrayToObject(d, "problems");
+  if (cJSON_IsObject(problem))
+    cJSON_AddItemToArray(problems, problem);
+  else
+    cJSON_Delete(problem);
+  http_error(req, 422, "invalid_flow", msg ? msg : "a schedule of this flow is invalid", d);
+}
+
 static void activate_done(void *data, int rc, const struct db_result *r) {
   struct http_req *req = data;
+  if (rc && r && r->sqlstate && strcmp(r->sqlstate, "FD002") == 0) {
+    schedule_refused(req, r);
+    return;
+  }
   if (rc) {
     api_db_error(req, rc, r);
     return;
@@ -181,6 +211,7 @@ void api_flows_activate(struct http_req *req) {
                "SELECT (SELECT max(version) FROM flow_versions WHERE flow_id = $1) FROM flows "
                "WHERE id = $1", 1, params);
   db_batch_add(b, "flows_index", "SELECT flowd_index_triggers($1)", 1, params);
+  db_batch_add(b, "flows_schedules", "SELECT flowd_index_schedules($1)", 1, params);
   db_batch_add(b, "flows_notify", "SELECT pg_notify('flowd_flows', $1)", 1, params);
   db_submit(req->srv->db, b, activate_done, req);
 }
@@ -196,6 +227,7 @@ void api_flows_deactivate(struct http_req *req) {
                "WHERE id = $1 RETURNING active_version", 2, params);
   db_batch_add(b, "flows_exists", "SELECT 1 FROM flows WHERE id = $1", 1, params);
   db_batch_add(b, "flows_index", "SELECT flowd_index_triggers($1)", 1, params);
+  db_batch_add(b, "flows_schedules", "SELECT flowd_index_schedules($1)", 1, params);
   db_batch_add(b, "flows_notify", "SELECT pg_notify('flowd_flows', $1)", 1, params);
   db_submit(req->srv->db, b, activate_done, req);
 }

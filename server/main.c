@@ -22,6 +22,7 @@
 #include "server/people.h"
 #include "server/pgembed.h"
 #include "server/retention.h"
+#include "server/sched.h"
 #include "server/server.h"
 #include "server/ws.h"
 
@@ -45,16 +46,19 @@ static void on_lag(uv_timer_t *t) {
 
 static void on_db_closed(void *data) { (void)data; }
 
-/* Work still under way: requests without a reply, run segments, uncommitted events. */
-static int busy(void) { return http_in_flight() + exec_active() + intake_pending(); }
+/* Work still under way: requests without a reply, run segments, uncommitted events, a
+ * schedule firing whose runs are not handed over yet. */
+static int busy(void) {
+  return http_in_flight() + exec_active() + intake_pending() + sched_pending();
+}
 
 static void on_drain(uv_timer_t *t) {
   uint64_t waited = uv_now(t->loop) - drain_started;
   if (busy() > 0 && waited < DRAIN_LIMIT_MS)
     return;
   if (busy() > 0)
-    log_warn("giving up on work still in flight", "requests=%d runs=%d events=%d",
-             http_in_flight(), exec_active(), intake_pending());
+    log_warn("giving up on work still in flight", "requests=%d runs=%d events=%d schedules=%d",
+             http_in_flight(), exec_active(), intake_pending(), sched_pending());
   uv_close((uv_handle_t *)&drain_timer, NULL);
   uv_close((uv_handle_t *)&lag_timer, NULL);
   uv_close((uv_handle_t *)&sig_int, NULL);
@@ -73,6 +77,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   log_info("shutting down", "signal=%d in_flight=%d", signum, http_in_flight());
   http_drain();
   exec_shutdown(); /* claim no more runs; the segments under way finish */
+  sched_shutdown(); /* fire no more schedules; a firing in flight still hands its runs over */
   retention_shutdown();
   drain_started = uv_now(s->loop);
   uv_timer_init(s->loop, &drain_timer);
@@ -158,6 +163,7 @@ int main(int argc, char **argv) {
                             cfg.web_dir) != 0 ||
       ws_init(&srv) != 0 || /* the websocket hub, right after HTTP */
       intake_init(&srv) != 0 || exec_init(&srv) != 0 || retention_init(&srv) != 0 ||
+      sched_init(&srv) != 0 || /* trigger.schedule: runs leased to exec_owner() */
       outbox_init(&srv) != 0) { /* deliveries: the outbox worker of this process */
     log_error("start-up failed", NULL);
     http_free();
