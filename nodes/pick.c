@@ -368,8 +368,7 @@ void pick_record(struct step *s, const struct pick_result *res, const char *kind
   snprintf(run, sizeof run, "%lld", step_run_id(s));
   const char *params[8] = {run, step_node_id(s), kind, id, res->customer, res->scope,
                            res->staff, res->team};
-  /* Unnamed: a statement prepared inside the commit batch is lost when the batch aborts. */
-  db_batch_add(step_batch(s), NULL,
+  db_batch_add(step_batch(s), "pick_assignment",
                "INSERT INTO assignments (run_id, node_id, target_kind, target_id, customer_id, "
                "scope, staff_id, team_id) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8)",
                8, params);

@@ -343,8 +343,19 @@ DECLARE
   v_n int;
   v_ids bigint[];
   v_events jsonb;
+  v jsonb;
 BEGIN
   PERFORM set_config('synchronous_commit', 'off', true);
+  -- Record updates first (as flowd_commit_segment does): a run of this group that they
+  -- cancel is then no longer held below, and the group falls back to one by one.
+  SELECT jsonb_agg(ev || jsonb_build_object('cause', (g->>'run')::bigint,
+                                            'depth', (g->>'depth')::int) ORDER BY go, eo)
+  INTO v_events
+  FROM jsonb_array_elements(p_segs) WITH ORDINALITY AS a(g, go),
+       jsonb_array_elements(g->'events') WITH ORDINALITY AS b(ev, eo);
+  IF v_events IS NOT NULL THEN
+    v := flowd_intake(v_events, p_owner, NULL, 0, p_max_depth, p_lease_ms);
+  END IF;
   -- The runs by primary key (id = ANY): a join alone may scan the partitions' running runs.
   SELECT array_agg((g->>'run')::bigint) INTO v_ids FROM jsonb_array_elements(p_segs) g;
   WITH s AS (
@@ -378,13 +389,5 @@ BEGIN
   ON CONFLICT (run_id, node_id, attempt) DO UPDATE SET status = EXCLUDED.status,
     port = EXCLUDED.port, finished_at = EXCLUDED.finished_at, output = EXCLUDED.output,
     error = EXCLUDED.error;
-  SELECT jsonb_agg(ev || jsonb_build_object('cause', (g->>'run')::bigint,
-                                            'depth', (g->>'depth')::int) ORDER BY go, eo)
-  INTO v_events
-  FROM jsonb_array_elements(p_segs) WITH ORDINALITY AS a(g, go),
-       jsonb_array_elements(g->'events') WITH ORDINALITY AS b(ev, eo);
-  IF v_events IS NULL THEN
-    RETURN NULL;
-  END IF;
-  RETURN flowd_intake(v_events, p_owner, NULL, 0, p_max_depth, p_lease_ms);
+  RETURN v;
 END $$;

@@ -244,25 +244,27 @@ static int send_batch(struct conn *c, struct db_batch *b) {
   if (!b->res || !b->plan)
     return -1;
   b->nitems = 0;
+  /* Prepares first: a statement that fails aborts the rest of its pipeline, and a prepare
+   * sent after it would be lost while later batches on this connection count on it. */
+  for (int i = 0; i < b->n; i++) {
+    struct stmt *s = &b->stmts[i];
+    if (!s->name || is_prepared(c, s->name) || c->nprepared >= MAX_PREPARED)
+      continue;
+    if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL))
+      return -1;
+    /* Counted as prepared from now on: later statements on this connection run after the
+     * prepare. If the prepare fails (or is aborted), its result takes the name out again. */
+    c->prepared[c->nprepared++] = strdup(s->name);
+    b->plan[b->nitems++] = -(i + 1);
+  }
   for (int i = 0; i < b->n; i++) {
     struct stmt *s = &b->stmts[i];
     const char *const *params = (const char *const *)s->params;
     int ok;
-    int known = s->name ? is_prepared(c, s->name) : 0;
-    if (s->name && !known && c->nprepared < MAX_PREPARED) {
-      if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL))
-        return -1;
-      /* Counted as prepared from now on: later statements on this connection run after the
-       * prepare. If the prepare is aborted or fails, its result takes the name out again. */
-      c->prepared[c->nprepared++] = strdup(s->name);
-      b->plan[b->nitems++] = -(i + 1);
-      known = 1;
-    }
-    if (s->name && known) {
+    if (s->name && is_prepared(c, s->name))
       ok = PQsendQueryPrepared(c->pg, s->name, s->nparams, params, NULL, NULL, 0);
-    } else {
+    else
       ok = PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
-    }
     if (!ok)
       return -1;
     b->plan[b->nitems++] = i;

@@ -1,0 +1,197 @@
+/* The set-based intake and the group commit of run segments (schema/008_intake_set.sql)
+ * against a real flowd and PostgreSQL: one request carrying records, inline customers that
+ * repeat, a status change that cancels a held run, keys repeated inside the request and from
+ * before; a request that touches one record twice (event by event); and a group of segments
+ * in which one run was cancelled meanwhile (the others still commit). */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tests/helpers.h"
+#include "tests/integration/exec_util.h"
+#include "tests/test.h"
+
+static struct flowd_proc P;
+
+static void start(void) {
+  flowd_start(&P, NULL, "test", NULL);
+  flowd_wait_ready(&P, 60000);
+}
+
+static void stop(void) { ASSERT_INT_EQ(flowd_stop(&P, SIGTERM, 30000), 0); }
+
+/* Every new order gets a note from its customer as the run sees it. */
+#define NOTE_FLOW                                                                             \
+  "{\"id\":\"f_note\",\"name\":\"Note\",\"nodes\":["                                        \
+  "{\"id\":\"t\",\"type\":\"trigger.record\",\"config\":{\"kind\":\"order\",\"on\":\"created\"}}," \
+  "{\"id\":\"u\",\"type\":\"action.update_record\",\"config\":{\"target\":\"order\","       \
+  "\"set\":{\"note\":\"{{customer.name}}/{{customer.phone}}\"}}}],"                         \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"u\"}]}"
+
+/* Holds an order in status "new" (and waits an hour). */
+#define HOLD_FLOW                                                                             \
+  "{\"id\":\"f_hold\",\"name\":\"Hold\",\"nodes\":["                                        \
+  "{\"id\":\"t\",\"type\":\"trigger.record\",\"config\":{\"kind\":\"order\","               \
+  "\"on\":\"status_changed\",\"to\":\"new\"}},"                                             \
+  "{\"id\":\"d\",\"type\":\"delay\",\"config\":{\"for\":\"1h\"}}],"                        \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"d\"}]}"
+
+/* Marks paid orders. */
+#define PAID_FLOW                                                                             \
+  "{\"id\":\"f_paid\",\"name\":\"Paid\",\"nodes\":["                                        \
+  "{\"id\":\"t\",\"type\":\"trigger.record\",\"config\":{\"kind\":\"order\","               \
+  "\"on\":\"status_changed\",\"to\":\"paid\"}},"                                            \
+  "{\"id\":\"u\",\"type\":\"action.update_record\",\"config\":{\"target\":\"order\","       \
+  "\"set\":{\"paid_seen\":\"yes\"}}}],"                                                     \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"u\"}]}"
+
+static const cJSON *accepted_at(const struct http_resp *r, int i) {
+  return cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "accepted"), i);
+}
+
+static double id_of(const cJSON *a) { return cJSON_GetNumberValue(cJSON_GetObjectItem(a, "id")); }
+static int dup_of(const cJSON *a) { return cJSON_IsTrue(cJSON_GetObjectItem(a, "duplicate")); }
+
+TEST_PG(intake_one_request_with_records_customers_status_and_keys) {
+  start();
+  flow_install(&P, NOTE_FLOW);
+  flow_install(&P, HOLD_FLOW);
+  flow_install(&P, PAID_FLOW);
+  event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"O3\",\"status\":\"new\"}}");
+  wait_sql("SELECT status FROM runs WHERE flow_id = 'f_hold'", "waiting", 10000);
+  long long k0 = event_post(&P, "{\"type\":\"call.missed\",\"key\":\"k0\",\"data\":{}}");
+
+  struct http_resp r;
+  ASSERT_INT_EQ(
+      api_do(&P, "POST", "/api/events",
+             "[{\"type\":\"order.created\",\"data\":{\"id\":\"O1\",\"source\":\"web\","
+             "\"customer\":{\"id\":\"C1\",\"name\":\"An\"}}},"
+             "{\"type\":\"order.created\",\"data\":{\"id\":\"O2\","
+             "\"customer\":{\"id\":\"C1\",\"phone\":\"090\"}}},"
+             "{\"type\":\"order.updated\",\"data\":{\"id\":\"O3\",\"status\":\"paid\"}},"
+             "{\"type\":\"call.missed\",\"key\":\"k1\",\"data\":{\"n\":1}},"
+             "{\"type\":\"call.missed\",\"key\":\"k1\",\"data\":{\"n\":2}},"
+             "{\"type\":\"call.missed\",\"key\":\"k0\",\"data\":{}}]",
+             &r),
+      0);
+  ASSERT_INT_EQ(r.status, 202);
+  ASSERT_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "accepted")), 6);
+  for (int i = 0; i < 4; i++)
+    ASSERT(!dup_of(accepted_at(&r, i)));
+  /* Ids follow the request's order. */
+  for (int i = 1; i < 4; i++)
+    ASSERT(id_of(accepted_at(&r, i)) > id_of(accepted_at(&r, i - 1)));
+  /* A key repeated inside the request and one from before are duplicates of the first. */
+  ASSERT(dup_of(accepted_at(&r, 4)));
+  ASSERT(id_of(accepted_at(&r, 4)) == id_of(accepted_at(&r, 3)));
+  ASSERT(dup_of(accepted_at(&r, 5)));
+  ASSERT(id_of(accepted_at(&r, 5)) == (double)k0);
+  http_resp_free(&r);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events WHERE key = 'k1'"), 1);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events WHERE key = 'k0'"), 1);
+
+  /* The customer's two patches are merged in order, and linked from both orders. */
+  wait_sql("SELECT data->>'name' || '/' || (data->>'phone') FROM records "
+           "WHERE kind = 'customer' AND id = 'C1'", "An/090", 5000);
+  wait_sql("SELECT string_agg(customer_id, ',' ORDER BY id) FROM records WHERE kind = 'order' "
+           "AND id IN ('O1', 'O2')", "C1,C1", 5000);
+  /* Both runs saw the customer as the request left it. */
+  wait_sql("SELECT string_agg(data->>'note', ',' ORDER BY id) FROM records WHERE kind = 'order' "
+           "AND id IN ('O1', 'O2')", "An/090,An/090", 10000);
+  /* O3 left "new": its held run is cancelled with the reason, and "paid" started its flow. */
+  wait_sql("SELECT status FROM runs WHERE flow_id = 'f_hold'", "cancelled", 5000);
+  char *why = sql_value(test_pg_conninfo(), "SELECT reason FROM runs WHERE flow_id = 'f_hold'");
+  ASSERT_STR_CONTAINS(why, "left status \"new\"");
+  free(why);
+  wait_sql("SELECT data->>'from' || '>' || (data->>'to') FROM events "
+           "WHERE type = 'order.status_changed' AND record_id = 'O3' ORDER BY id DESC LIMIT 1",
+           "new>paid", 5000);
+  wait_sql("SELECT data->>'paid_seen' FROM records WHERE kind = 'order' AND id = 'O3'", "yes",
+           10000);
+  wait_sql("SELECT count(*) FROM runs WHERE flow_id IN ('f_note', 'f_paid') AND "
+           "status = 'succeeded'", "4", 10000);
+  stop();
+}
+
+TEST_PG(intake_one_request_touching_a_record_twice_applies_events_in_order) {
+  start();
+  event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"O5\",\"status\":\"a\"}}");
+  struct http_resp r;
+  ASSERT_INT_EQ(api_do(&P, "POST", "/api/events",
+                       "[{\"type\":\"order.updated\",\"data\":{\"id\":\"O5\",\"status\":\"b\","
+                       "\"x\":1}},"
+                       "{\"type\":\"order.updated\",\"data\":{\"id\":\"O5\",\"status\":\"c\"}}]",
+                       &r),
+                0);
+  ASSERT_INT_EQ(r.status, 202);
+  http_resp_free(&r);
+  wait_sql("SELECT string_agg(coalesce(data->>'from', '-') || '>' || (data->>'to'), ',' "
+           "ORDER BY id) FROM events WHERE type = 'order.status_changed' AND record_id = 'O5'",
+           "->a,a>b,b>c", 5000);
+  wait_sql("SELECT status || (data->>'x') FROM records WHERE kind = 'order' AND id = 'O5'", "c1",
+           5000);
+  stop();
+}
+
+/* Marks the customer of an order whose source changes. */
+#define VIP_FLOW                                                                              \
+  "{\"id\":\"f_vip\",\"name\":\"VIP\",\"nodes\":["                                          \
+  "{\"id\":\"t\",\"type\":\"trigger.record\",\"config\":{\"kind\":\"order\",\"on\":\"updated\"," \
+  "\"fields\":[\"source\"]}},"                                                              \
+  "{\"id\":\"u\",\"type\":\"action.update_record\",\"config\":{\"target\":\"customer\","    \
+  "\"set\":{\"vip\":\"yes\"}}}],"                                                           \
+  "\"edges\":[{\"from\":\"t\",\"to\":\"u\"}]}"
+
+static void post_update(const char *order) {
+  char body[160];
+  snprintf(body, sizeof body,
+           "{\"type\":\"order.updated\",\"data\":{\"id\":\"%s\",\"source\":\"x\"}}", order);
+  event_post(&P, body);
+}
+
+TEST_PG(intake_group_of_segments_with_a_cancelled_run_commits_the_others) {
+  start();
+  flow_install(&P, VIP_FLOW);
+  for (int i = 1; i <= 4; i++) {
+    char body[160];
+    snprintf(body, sizeof body, "{\"type\":\"order.created\",\"data\":{\"id\":\"O%d\","
+             "\"customer\":{\"id\":\"C%d\"}}}", i, i);
+    event_post(&P, body);
+  }
+  /* Hold C1 and C2: the segments of O1's and O2's runs (one group each, the two groups flowd
+   * keeps in flight) wait for them, so O3's and O4's segments queue up as one group. */
+  PGconn *c = PQconnectdb(test_pg_conninfo());
+  ASSERT_INT_EQ(PQstatus(c), CONNECTION_OK);
+  PQclear(PQexec(c, "BEGIN"));
+  PGresult *lk = PQexec(c, "SELECT 1 FROM records WHERE kind = 'customer' AND id IN ('C1', "
+                           "'C2') ORDER BY id FOR UPDATE");
+  ASSERT_INT_EQ(PQntuples(lk), 2);
+  PQclear(lk);
+  post_update("O1");
+  post_update("O2");
+  sleep_ms(300);
+  post_update("O3");
+  post_update("O4");
+  sleep_ms(500);
+  /* O3's run is cancelled while its segment waits to commit. */
+  char *run = sql_value(test_pg_conninfo(), "SELECT id FROM runs WHERE record_id = 'O3'");
+  ASSERT_NOT_NULL(run);
+  char path[96];
+  snprintf(path, sizeof path, "/api/runs/%s/cancel", run);
+  free(run);
+  struct http_resp r;
+  ASSERT_INT_EQ(api_do(&P, "POST", path, NULL, &r), 0);
+  ASSERT_INT_EQ(r.status, 200);
+  http_resp_free(&r);
+  PQclear(PQexec(c, "ROLLBACK"));
+  PQfinish(c);
+  /* The others commit (O4's group fell back to one by one); O3's segment left nothing. */
+  wait_sql("SELECT string_agg(record_id || ':' || status, ',' ORDER BY record_id) FROM runs",
+           "O1:succeeded,O2:succeeded,O3:cancelled,O4:succeeded", 10000);
+  wait_sql("SELECT string_agg(id || ':' || coalesce(data->>'vip', '-'), ',' ORDER BY id) "
+           "FROM records WHERE kind = 'customer'", "C1:yes,C2:yes,C3:-,C4:yes", 5000);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM steps s JOIN runs r ON r.id = s.run_id "
+                        "WHERE r.record_id = 'O3'"), 0);
+  stop();
+}
