@@ -45,6 +45,7 @@ struct pick {
   struct pick_pool pool;
   int online_only; /* the pick must go to an online candidate */
   long long turn;  /* a round-robin turn GATHER already took (0: none) */
+  unsigned staff_gen; /* the staff cache's generation when GATHER was sent */
   char key[640];
   pick_cb cb;
 };
@@ -199,6 +200,15 @@ static void decide(struct pick *k) {
 
 /* ---- gathering ---- */
 
+/* fixed: the staff member exists (row: {id, online, staff}), or nobody gets it. */
+static void fixed_found(struct pick *k, const cJSON *row) {
+  struct pick_cand c = {k->fixed, NULL, cJSON_IsTrue(cJSON_GetObjectItem(row, "online")), 0,
+                        cJSON_GetObjectItem(row, "staff")};
+  char why[300];
+  snprintf(why, sizeof why, "fixed: staff %s does not exist", k->fixed);
+  finish(k, row ? &c : NULL, 0, row ? "fixed" : why);
+}
+
 static void gathered(struct step *s, int rc, const struct db_result *r) {
   struct pick *k = take(s);
   if (!k)
@@ -210,13 +220,11 @@ static void gathered(struct step *s, int rc, const struct db_result *r) {
   }
   const cJSON *rows = cJSON_GetObjectItem(k->gathered, "c");
   k->turn = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(k->gathered, "turn"));
-  if (!k->c) { /* fixed: the staff member exists, or nobody gets it */
+  if (!k->c) {
     const cJSON *row = cJSON_GetArrayItem(rows, 0);
-    struct pick_cand c = {k->fixed, NULL, cJSON_IsTrue(cJSON_GetObjectItem(row, "online")), 0,
-                          cJSON_GetObjectItem(row, "staff")};
-    char why[300];
-    snprintf(why, sizeof why, "fixed: staff %s does not exist", k->fixed);
-    finish(k, row ? &c : NULL, 0, row ? "fixed" : why);
+    if (row)
+      step_staff_remember(k->fixed, row, k->staff_gen);
+    fixed_found(k, row);
     return;
   }
   char err[600] = "";
@@ -354,6 +362,14 @@ void pick_run(struct step *s, const struct picker *p, const char *subject, const
     finish(k, NULL, 0, fixed ? "fixed: the staff template rendered empty"
                              : "no staff member is configured");
     return;
+  }
+  if (!k->c) { /* a fixed staff member read a moment ago needs no query */
+    const cJSON *row = step_staff_cached(k->fixed);
+    if (row) {
+      fixed_found(k, row);
+      return;
+    }
+    k->staff_gen = step_staff_generation();
   }
   gather(k);
 }

@@ -72,6 +72,14 @@ struct db_result;
 void step_query(struct step *s, const char *sql, int nparams, const char *const *params,
                 void (*cb)(struct step *s, int rc, const struct db_result *r));
 
+/* What action.assign's fixed strategy reads about one staff member ({id, online, staff}),
+ * kept in memory until staff or presence change anywhere (server/staffcache.h): the cached
+ * row (borrowed) or NULL; the generation to take before reading it from the database; and
+ * remembering what was read (ignored if something changed since gen). */
+const cJSON *step_staff_cached(const char *id);
+unsigned step_staff_generation(void);
+void step_staff_remember(const char *id, const cJSON *row, unsigned gen);
+
 /* ---- effects, committed with the outcome ---- */
 /* Puts a staff member in play: scope.staff (SPEC's run scope) becomes staff (taken over), for
  * the nodes after this one, e.g. {{staff.name}} after an assignment. */

@@ -18,6 +18,7 @@
 #include "server/http.h"
 #include "server/pwhash.h"
 #include "server/server.h"
+#include "server/staffcache.h"
 
 #define SELECT_STAFF "SELECT " STAFF_JSON " FROM staff s WHERE s.id = $1"
 #define JSON_TEXT_ARRAY(n) "ARRAY(SELECT jsonb_array_elements_text($" #n "::jsonb))"
@@ -182,6 +183,7 @@ static void write_done(void *data, int rc, const struct db_result *r) {
     struct fields_ref ref = {get(op->body, "teams"), "teams", NULL};
     fields_db_error(op->req, rc, r, &ref);
   } else {
+    staffcache_clear(); /* before the reply: the next run of this process sees the change */
     /* Sessions whose password or role just changed are looked up afresh here at once;
      * other processes hear of it through the flowd_auth NOTIFY. */
     if (get(op->body, "password") || get(op->body, "access"))
@@ -410,6 +412,7 @@ static void delete_done(void *data, int rc, const struct db_result *r) {
     fields_db_error(req, rc, r, NULL);
     return;
   }
+  staffcache_clear();
   authdb_forget_staff(http_param(req, 0), NULL);
   http_reply(req, 204, "application/json", "", 0);
 }

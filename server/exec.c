@@ -26,6 +26,7 @@
 #include "server/log.h"
 #include "server/outbox.h"
 #include "server/server.h"
+#include "server/staffcache.h"
 #include "server/ws.h"
 
 #define POLL_MS 200
@@ -175,6 +176,12 @@ void step_set_staff(struct step *s, cJSON *staff) {
     cJSON_ReplaceItemInObject(scope, "staff", staff);
   else
     cJSON_AddItemToObject(scope, "staff", staff);
+}
+
+const cJSON *step_staff_cached(const char *id) { return staffcache_get(id); }
+unsigned step_staff_generation(void) { return staffcache_generation(); }
+void step_staff_remember(const char *id, const cJSON *row, unsigned gen) {
+  staffcache_put(id, row, gen);
 }
 
 struct step_q {
@@ -387,11 +394,14 @@ int exec_init(struct server *srv) {
   uv_timer_start(&X.poll, on_poll, POLL_MS, POLL_MS);
   outbox_on_final(on_delivery_final, NULL);
   xcommit_init(srv);
+  if (staffcache_init(srv) != 0)
+    return -1;
   return db_listen(srv->db, OUTBOX_FINAL_CHANNEL, on_final_notify, NULL);
 }
 
 void exec_shutdown(void) {
   X.stopping = 1;
+  staffcache_free();
   uv_timer_stop(&X.poll);
   uv_close((uv_handle_t *)&X.poll, NULL);
 }

@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/presence.h"
 #include "server/server.h"
+#include "server/staffcache.h"
 #include "server/ws.h"
 
 #define HEARTBEAT_MS 30000
@@ -74,6 +75,8 @@ static void submit_event(const cJSON *msg) {
 }
 
 void presence_publish(const struct db_result *r, int stmt) {
+  if (api_rows(r, stmt) > 0)
+    staffcache_clear(); /* the staff rows action.assign keeps say who is online */
   for (int i = 0; i < api_rows(r, stmt); i++) {
     cJSON *msg = cJSON_Parse(PQgetvalue(r->res[stmt], i, 0));
     if (!msg)
