@@ -304,7 +304,7 @@ static void on_loaded(void *data, int rc, const struct db_result *r) {
   cJSON_Delete(runs);
 }
 
-void exec_take(const cJSON *result) {
+void exec_take(cJSON *result) {
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(result, "cancelled")) {
     cJSON *msg = cJSON_CreateObject();
@@ -316,14 +316,14 @@ void exec_take(const cJSON *result) {
                      msg);
   }
   /* New runs come with their contexts (flowd_intake); any that come as bare ids are loaded. */
-  const cJSON *runs = cJSON_GetObjectItem(result, "runs");
+  cJSON *runs = cJSON_GetObjectItem(result, "runs");
   int n = cJSON_GetArraySize(runs);
   size_t cap = (size_t)n * 24 + 4, len = 0;
   char *ids = n > 0 ? malloc(cap) : NULL;
-  const cJSON *run;
-  cJSON_ArrayForEach(run, runs) {
+  for (cJSON *run = runs ? runs->child : NULL, *next; run; run = next) {
+    next = run->next;
     if (cJSON_GetObjectItem(run, "event")) {
-      xrun_start(cJSON_Duplicate(run, 1), NULL, NULL, NULL);
+      xrun_start(cJSON_DetachItemViaPointer(runs, run), NULL, NULL, NULL);
       continue;
     }
     len += snprintf(ids + len, cap - len, "%s%.0f", len ? "," : "{",

@@ -33,9 +33,10 @@ void exec_shutdown(void);
 const char *exec_owner(void);
 int exec_lease_ms(void);
 
-/* Takes the answer of flowd_intake() (borrowed): starts the runs it created for this process,
- * and tells watchers about the runs it cancelled. */
-void exec_take(const cJSON *intake_result);
+/* Takes the answer of flowd_intake(): starts the runs it created for this process (their
+ * contexts are taken out of intake_result; the rest stays the caller's), and tells watchers
+ * about the runs it cancelled. */
+void exec_take(cJSON *intake_result);
 
 /* Runs graph (taken over) as a test run of flow flow_id's draft with event (borrowed):
  * effects are recorded, not made; delays and waits end at once. cb gets the run id (or a

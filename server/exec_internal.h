@@ -86,7 +86,7 @@ int xrun_touches_waits(const struct xrun *xr);
 void xrun_commit_alone(struct xrun *xr);
 /* The segment committed: publishes, counts, takes the runs its record updates started
  * (intake_result, borrowed, may be NULL) and ends the segment. */
-void xrun_committed(struct xrun *xr, const cJSON *intake_result);
+void xrun_committed(struct xrun *xr, cJSON *intake_result);
 /* The segment did not commit (rc, r as in db_cb): logs and ends it. */
 void xrun_commit_failed(struct xrun *xr, int rc, const struct db_result *r);
 /* Gives up the segment without committing: the run comes back when its lease expires. */

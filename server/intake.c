@@ -111,14 +111,14 @@ static void group_done(void *data, int rc, const struct db_result *r) {
   if (rc && r && r->error)
     log_error("event intake failed", "error=%s", log_quote(r->error));
   const cJSON *accepted = cJSON_GetObjectItem(result, "accepted");
-  int at = 0;
+  const cJSON *a = accepted ? accepted->child : NULL; /* the next waiter's first answer */
   for (struct waiter *w = g->first; w;) {
     struct waiter *next = w->next;
     int n = cJSON_GetArraySize(w->events);
     cJSON *mine = cJSON_CreateArray();
-    for (int k = 0; rc == 0 && k < n; k++)
-      cJSON_AddItemToArray(mine, cJSON_Duplicate(cJSON_GetArrayItem(accepted, at + k), 1));
-    at += n;
+    for (int k = 0; k < n && a; k++, a = a->next)
+      if (rc == 0)
+        cJSON_AddItemToArray(mine, cJSON_Duplicate(a, 1));
     w->cb(w->data, rc, mine, result);
     cJSON_Delete(mine);
     cJSON_Delete(w->events);

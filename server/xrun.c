@@ -633,7 +633,7 @@ static void publish_all(struct xrun *xr) {
   }
 }
 
-void xrun_committed(struct xrun *xr, const cJSON *intake_result) {
+void xrun_committed(struct xrun *xr, cJSON *intake_result) {
   log_debug("run segment committed", "run=%lld status=%s", xr->id,
             xr->discard ? "discarded" : run_status_name(xr->final));
   if (!xr->discard) {
