@@ -28,7 +28,7 @@ static const char usage[] =
     "More settings, from the environment only (README: Configuration):\n"
     "  FLOWD_LEASE_MS, FLOWD_SESSION_TTL, FLOWD_RATE_LIMIT, FLOWD_RATE_LIMIT_EVENTS,\n"
     "  FLOWD_HTTP_IDLE_TIMEOUT, FLOWD_HTTP_BODY_TIMEOUT, FLOWD_SECRET_KEY, FLOWD_HTTP_ALLOW,\n"
-    "  FLOWD_OUTBOX_LEASE_MS, FLOWD_PG_BINDIR\n"
+    "  FLOWD_OUTBOX_LEASE_MS, FLOWD_PG_BINDIR, FLOWD_WS_HEARTBEAT_MS\n"
     "\n"
     "  --help               show this text\n"
     "  --version            show the version\n";

@@ -1,73 +1,40 @@
-/* ws: the websocket hub (see ws.h for the client protocol and the cross-process format).
+/* ws: the websocket hub (see ws.h for the client protocol).
  *
- * A published message is rendered once into a reference-counted buffer (struct msg) that
- * every subscriber's queue and the outbox to other processes share. Invariants:
- * - a client's queue holds at most QUEUE_MAX_MSGS entries weighing at most QUEUE_MAX_BYTES;
- *   making room drops run progress first, and every dropped message is counted in one
- *   "lagged" note per topic that sits where the first dropped message of that topic was;
+ * A published message is rendered once (ws_msg) and shared by the queue (ws_queue) of every
+ * subscriber (ws_topics) and by the outbox to the other processes (ws_peers). Invariants:
  * - a non-empty queue has a writeable callback pending (requested when it became non-empty,
- *   re-requested after each write), and each writeable callback writes one frame;
- * - at most one NOTIFY batch is in flight, so other processes see our messages in order;
+ *   re-requested after each callback that leaves something in it); each writeable callback
+ *   writes the queue's oldest messages, up to WRITE_MAX bytes of frames, in one lws_write,
+ *   so a burst of messages costs one loop turn and one send() instead of one per message;
+ * - every queued message fits in one callback's WRITE_MAX (published ones are cut at
+ *   PUBLISH_MAX, other processes' at PostgreSQL's 8,000-byte payload);
+ * - a client with answers in W.held gets every later answer there too (in order); W.held
+ *   is emptied when ws_peers confirms, and a client's entries leave with the client;
  * - the lws per-session data is the struct client; it is registered (in W.clients, with
  *   subscriptions) from ESTABLISHED until CLOSED. */
 #include <inttypes.h>
 #include <libwebsockets.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "graph/err.h"
 #include "server/auth.h"
-#include "server/db.h"
 #include "server/http.h" /* server.h needs struct http_route */
 #include "server/log.h"
 #include "server/server.h"
 #include "server/ws.h"
+#include "server/ws_msg.h"
+#include "server/ws_peers.h"
+#include "server/ws_queue.h"
+#include "server/ws_topics.h"
 
-#define QUEUE_MAX_MSGS 1000
-#define QUEUE_MAX_BYTES (1024 * 1024)
 #define FRAME_MAX (64 * 1024)     /* client frames; bigger ones close the connection */
 #define PUBLISH_MAX (64 * 1024)   /* bigger messages travel as a refetch hint */
 #define TOPIC_MAX 200
 #define SUBS_MAX 256              /* subscriptions per client */
-#define TOPIC_BUCKETS 1024
 #define RX_CHUNK 1024             /* lws' receive buffer per connection */
-#define NOTIFY_CHANNEL "flowd_ws"
-#define NOTIFY_MAX 7900           /* PostgreSQL's payload limit is 8000 bytes */
-#define NOTIFY_CHUNKS_MAX 64      /* payloads per batch; the rest waits for the next one */
-#define OUTBOX_MAX_MSGS 20000     /* while the database is slow or away */
-#define OUTBOX_MAX_BYTES (16 * 1024 * 1024)
-#define PEERS_MAX 32
-
-enum msg_kind {
-  MSG_PROGRESS, /* node.started / node.finished: dropped first when a client lags */
-  MSG_KEEP,     /* everything else */
-  MSG_LAGGED    /* a client's own note: `dropped` messages of `topic` were lost */
-};
-
-struct msg {
-  int refs;
-  enum msg_kind kind;
-  long dropped;       /* MSG_LAGGED */
-  struct msg *next;   /* the outbox (shared messages) or the client's notes (MSG_LAGGED) */
-  uint64_t seq;       /* outbox: this process's number for the message */
-  size_t len;         /* text length; MSG_LAGGED is rendered when written */
-  const char *topic;  /* in buf, after the text */
-  unsigned char buf[]; /* LWS_PRE headroom, text, NUL, topic, NUL */
-};
-
-struct topic {
-  struct topic *next; /* hash chain */
-  struct sub *subs;
-  char name[];
-};
-
-struct sub {
-  struct client *c;
-  struct topic *t;
-  struct sub *tprev, *tnext; /* the topic's subscribers */
-  struct sub *cnext;         /* the client's subscriptions */
-};
+#define WRITE_MAX (128 * 1024)    /* bytes of frames per writeable callback (and per send) */
+_Static_assert(PUBLISH_MAX + 10 <= WRITE_MAX, "a published message must fit in one write");
 
 struct client { /* libwebsockets' per-session data */
   struct lws *wsi;
@@ -76,356 +43,60 @@ struct client { /* libwebsockets' per-session data */
   int closing;  /* read nothing more; close once the queue is written */
   int oversize; /* reading the rest of a frame that is too large, to drop it */
   struct client *prev, *next;
-  struct sub *subs;
-  int nsubs;
-  struct msg **q; /* q[qhead .. qhead + qlen) */
-  size_t qcap, qhead, qlen, qbytes;
-  struct msg *lags; /* the MSG_LAGGED entries now in q */
+  struct ws_subs subs;
+  struct ws_queue q;
+  int held; /* answers of its own waiting in W.held (see answer()) */
   char *rx;
   size_t rxlen;
 };
 
-struct peer { /* another process, for gap detection */
-  uint64_t origin, next_seq, last_used;
+struct held { /* an answer that waits for the other processes (ws_peers_watch) */
+  struct client *c;
+  struct ws_msg *m;
+  struct held *next;
 };
 
 static struct {
   struct server *srv;
-  struct db *db;
   int ready, closing;
-  uint64_t origin;
-  char own_prefix[40]; /* how our payloads begin */
-  uv_idle_t flush; /* sends the outbox once per loop turn */
   struct client *clients;
-  struct topic *buckets[TOPIC_BUCKETS];
-  struct msg *out_head, *out_tail;
-  size_t out_count, out_bytes;
-  uint64_t next_seq;
-  int in_flight;
-  int warned_outbox, warned_notify;
-  struct peer peers[PEERS_MAX];
-  uint64_t peer_clock;
+  struct held *held_head, *held_tail;
   void (*hook)(void *ud, const char *staff_id, int connected);
   void *hook_ud;
 } W;
 
-/* ---- messages ---- */
+/* ---- subscriptions ---- */
 
-static struct msg *msg_new(enum msg_kind kind, size_t len, const char *topic) {
-  size_t tl = strlen(topic);
-  struct msg *m = malloc(sizeof *m + LWS_PRE + len + 1 + tl + 1);
-  if (!m)
-    return NULL;
-  memset(m, 0, sizeof *m);
-  m->refs = 1;
-  m->kind = kind;
-  m->len = len;
-  m->buf[LWS_PRE + len] = '\0';
-  char *t = (char *)m->buf + LWS_PRE + len + 1;
-  memcpy(t, topic, tl + 1);
-  m->topic = t;
-  return m;
-}
-
-static char *msg_text(struct msg *m) { return (char *)m->buf + LWS_PRE; }
-
-static void msg_unref(struct msg *m) {
-  if (m && --m->refs == 0)
-    free(m);
-}
-
-/* What a message costs against a client's byte bound. */
-static size_t msg_weight(const struct msg *m) {
-  return m->kind == MSG_LAGGED ? 64 + strlen(m->topic) : m->len;
-}
-
-static enum msg_kind kind_of(const char *type) {
-  return strcmp(type, "node.started") == 0 || strcmp(type, "node.finished") == 0
-             ? MSG_PROGRESS : MSG_KEEP;
-}
-
-/* Writes s as a JSON string with its quotes into out (NULL: only measures); returns its
- * length. Topics and types are short, so doing this by hand saves cJSON round trips. */
-static size_t json_str(char *out, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  size_t n = 0;
-#define PUT(ch) do { if (out) out[n] = (ch); n++; } while (0)
-  PUT('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') {
-      PUT('\\');
-      PUT(*p);
-    } else if (*p < 0x20) {
-      PUT('\\'); PUT('u'); PUT('0'); PUT('0'); PUT(hex[*p >> 4]); PUT(hex[*p & 15]);
-    } else {
-      PUT(*p);
-    }
-  }
-  PUT('"');
-#undef PUT
-  return n;
-}
-
-/* {"topic":T,"type":Y, ...the other members of body...}: topic and type first, as clients
- * read them. body may be NULL. */
-static struct msg *render(const char *topic, const char *type, cJSON *body) {
-  char *rest = NULL;
-  if (body) {
-    cJSON_DeleteItemFromObjectCaseSensitive(body, "topic");
-    cJSON_DeleteItemFromObjectCaseSensitive(body, "type");
-    rest = cJSON_PrintUnformatted(body);
-  }
-  int has_rest = rest && strcmp(rest, "{}") != 0;
-  size_t tl = json_str(NULL, topic), yl = json_str(NULL, type);
-  size_t rl = has_rest ? strlen(rest) : 1; /* ",..." replaces its "{", or just "}" */
-  size_t len = 9 + tl + 8 + yl + rl;
-  struct msg *m = msg_new(kind_of(type), len, topic);
-  if (m) {
-    char *p = msg_text(m);
-    memcpy(p, "{\"topic\":", 9);
-    p += 9;
-    p += json_str(p, topic);
-    memcpy(p, ",\"type\":", 8);
-    p += 8;
-    p += json_str(p, type);
-    if (has_rest) {
-      *p++ = ',';
-      memcpy(p, rest + 1, rl - 1);
-    } else {
-      *p = '}';
-    }
-  }
-  free(rest);
-  return m;
-}
-
-/* A message from cJSON text (takes ownership of text). */
-static struct msg *msg_from_text(char *text, const char *topic, enum msg_kind kind) {
-  struct msg *m = text ? msg_new(kind, strlen(text), topic) : NULL;
-  if (m)
-    memcpy(msg_text(m), text, m->len);
-  free(text);
-  return m;
-}
-
-/* {"topic":T,"type":"lagged","dropped":1}: what others get instead of a message too big. */
-static struct msg *refetch_hint(const char *topic) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "dropped", 1);
-  struct msg *m = render(topic, "lagged", o);
-  cJSON_Delete(o);
-  if (m)
-    m->kind = MSG_KEEP;
-  return m;
-}
-
-/* ---- topics and subscriptions ---- */
-
-static unsigned bucket_of(const char *s) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % TOPIC_BUCKETS;
-}
-
-static struct topic *topic_find(const char *name) {
-  struct topic *t = W.buckets[bucket_of(name)];
-  while (t && strcmp(t->name, name) != 0)
-    t = t->next;
-  return t;
-}
-
-static struct topic *topic_get(const char *name) {
-  struct topic *t = topic_find(name);
-  if (t)
-    return t;
-  size_t n = strlen(name);
-  t = calloc(1, sizeof *t + n + 1);
-  if (!t)
-    return NULL;
-  memcpy(t->name, name, n + 1);
-  unsigned b = bucket_of(name);
-  t->next = W.buckets[b];
-  W.buckets[b] = t;
-  return t;
-}
-
-static void topic_release(struct topic *t) {
-  if (t->subs)
-    return;
-  struct topic **pp = &W.buckets[bucket_of(t->name)];
-  while (*pp != t)
-    pp = &(*pp)->next;
-  *pp = t->next;
-  free(t);
-}
-
-static struct sub **sub_slot(struct client *c, const char *topic) {
-  struct sub **pp = &c->subs;
-  while (*pp && strcmp((*pp)->t->name, topic) != 0)
-    pp = &(*pp)->cnext;
-  return pp;
+/* The other processes hear whether this one has subscribers at all (ws_peers.h). */
+static void watched(long before) {
+  long now = ws_topics_count();
+  if (!before && now)
+    ws_peers_watch(1);
+  else if (before && !now)
+    ws_peers_watch(0);
 }
 
 /* Returns 0, ERR_RANGE (too many subscriptions) or ERR_NOMEM. Subscribing twice is fine. */
 static int sub_add(struct client *c, const char *topic) {
-  if (*sub_slot(c, topic))
-    return 0;
-  if (c->nsubs >= SUBS_MAX)
-    return ERR_RANGE;
-  struct sub *s = calloc(1, sizeof *s);
-  struct topic *t = s ? topic_get(topic) : NULL;
-  if (!t) {
-    free(s);
-    return ERR_NOMEM;
-  }
-  s->c = c;
-  s->t = t;
-  s->tnext = t->subs;
-  if (t->subs)
-    t->subs->tprev = s;
-  t->subs = s;
-  s->cnext = c->subs;
-  c->subs = s;
-  c->nsubs++;
-  return 0;
-}
-
-static void sub_unlink(struct sub *s) {
-  if (s->tprev)
-    s->tprev->tnext = s->tnext;
-  else
-    s->t->subs = s->tnext;
-  if (s->tnext)
-    s->tnext->tprev = s->tprev;
-  topic_release(s->t);
-  free(s);
+  long before = ws_topics_count();
+  int rc = ws_subs_add(&c->subs, c, topic, SUBS_MAX);
+  watched(before);
+  return rc;
 }
 
 static void sub_remove(struct client *c, const char *topic) {
-  struct sub **pp = sub_slot(c, topic);
-  struct sub *s = *pp;
-  if (!s)
-    return;
-  *pp = s->cnext;
-  c->nsubs--;
-  sub_unlink(s);
+  long before = ws_topics_count();
+  ws_subs_remove(&c->subs, topic);
+  watched(before);
 }
 
 static void sub_remove_all(struct client *c) {
-  while (c->subs) {
-    struct sub *s = c->subs;
-    c->subs = s->cnext;
-    sub_unlink(s);
-  }
-  c->nsubs = 0;
+  long before = ws_topics_count();
+  ws_subs_clear(&c->subs);
+  watched(before);
 }
 
 /* ---- a client's queue ---- */
-
-static struct msg *lag_find(struct client *c, const char *topic) {
-  struct msg *m = c->lags;
-  while (m && strcmp(m->topic, topic) != 0)
-    m = m->next;
-  return m;
-}
-
-static void lag_unlink(struct client *c, struct msg *lag) {
-  struct msg **pp = &c->lags;
-  while (*pp && *pp != lag)
-    pp = &(*pp)->next;
-  if (*pp)
-    *pp = lag->next;
-}
-
-static int q_push(struct client *c, struct msg *m) {
-  if (c->qhead + c->qlen == c->qcap) {
-    if (c->qhead > 0) {
-      memmove(c->q, c->q + c->qhead, c->qlen * sizeof *c->q);
-      c->qhead = 0;
-    } else {
-      size_t cap = c->qcap ? c->qcap * 2 : 8;
-      struct msg **q = realloc(c->q, cap * sizeof *q);
-      if (!q)
-        return ERR_NOMEM;
-      c->q = q;
-      c->qcap = cap;
-    }
-  }
-  c->q[c->qhead + c->qlen++] = m;
-  c->qbytes += msg_weight(m);
-  return 0;
-}
-
-static struct msg *q_pop(struct client *c) {
-  if (!c->qlen)
-    return NULL;
-  struct msg *m = c->q[c->qhead++];
-  if (--c->qlen == 0)
-    c->qhead = 0;
-  c->qbytes -= msg_weight(m);
-  if (m->kind == MSG_LAGGED)
-    lag_unlink(c, m);
-  return m;
-}
-
-static void q_clear(struct client *c) {
-  struct msg *m;
-  while ((m = q_pop(c)))
-    msg_unref(m);
-  free(c->q);
-  c->q = NULL;
-  c->qcap = 0;
-}
-
-static int q_over(const struct client *c, size_t max_msgs, size_t max_bytes, size_t need) {
-  return c->qlen >= max_msgs || c->qbytes + need > max_bytes;
-}
-
-/* Counts n lost messages of topic on its lagged note. Returns a new note when there was
- * none (listed in c->lags; the caller puts it in the queue), else NULL. */
-static struct msg *count_dropped(struct client *c, const char *topic, long n) {
-  struct msg *lag = lag_find(c, topic);
-  if (lag) {
-    lag->dropped += n;
-    return NULL;
-  }
-  if (!topic[0])
-    return NULL; /* an error reply: nothing to refetch */
-  lag = msg_new(MSG_LAGGED, 0, topic);
-  if (!lag)
-    return NULL;
-  lag->dropped = n;
-  lag->next = c->lags;
-  c->lags = lag;
-  return lag;
-}
-
-/* Drops queued messages, oldest first, until the queue is down to 7/8 of its bounds with
- * `need` bytes to spare (dropping more than one at a time keeps a persistently slow client
- * cheap). any = 0 drops only run progress; any = 1 everything but lagged notes. */
-static void compact(struct client *c, int any, size_t need) {
-  size_t max_msgs = QUEUE_MAX_MSGS * 7 / 8, max_bytes = QUEUE_MAX_BYTES * 7 / 8;
-  size_t end = c->qhead + c->qlen, w = 0;
-  for (size_t i = c->qhead; i < end; i++) {
-    struct msg *m = c->q[i];
-    int droppable = m->kind == MSG_PROGRESS || (any && m->kind == MSG_KEEP);
-    if (!droppable || !q_over(c, max_msgs, max_bytes, need)) {
-      c->q[w++] = m;
-      continue;
-    }
-    c->qbytes -= msg_weight(m);
-    struct msg *lag = count_dropped(c, m->topic, 1);
-    msg_unref(m);
-    if (lag) {
-      c->q[w++] = lag;
-      c->qbytes += msg_weight(lag);
-    } else {
-      c->qlen--;
-    }
-  }
-  c->qhead = 0;
-}
 
 static void client_close(struct client *c, int code) {
   if (c->closing)
@@ -437,70 +108,88 @@ static void client_close(struct client *c, int code) {
   lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
 }
 
-/* Makes room for one more entry of `need` bytes by the rules above; returns 0, or -1 when
- * the client was closed instead. */
-static int make_room(struct client *c, size_t need) {
-  if (!q_over(c, QUEUE_MAX_MSGS, QUEUE_MAX_BYTES, need))
-    return 0;
-  compact(c, 0, need);
-  if (q_over(c, QUEUE_MAX_MSGS, QUEUE_MAX_BYTES, need))
-    compact(c, 1, need);
-  if (!q_over(c, QUEUE_MAX_MSGS, QUEUE_MAX_BYTES, need))
-    return 0;
-  /* Only lagged notes are left: the client has not read anything for a long time. */
-  log_warn("closing a websocket client that stopped reading", NULL);
-  q_clear(c);
-  client_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-  return -1;
-}
-
-/* Appends m, taking over the caller's reference (also on failure), and asks for a write if
- * the queue was empty. */
-static void q_take(struct client *c, struct msg *m) {
-  if (q_push(c, m) != 0) {
-    if (m->kind == MSG_LAGGED)
-      lag_unlink(c, m);
-    msg_unref(m);
-    return;
-  }
-  if (c->qlen == 1)
+/* What adding to c's queue said: ask for a write, or give up on a client that stopped
+ * reading long ago (its queue holds nothing but lagged notes). */
+static void queued(struct client *c, int rc) {
+  if (rc == WS_QUEUE_FIRST) {
     lws_callback_on_writable(c->wsi);
-}
-
-static void enqueue(struct client *c, struct msg *m) {
-  if (!c->closing && make_room(c, msg_weight(m)) == 0) {
-    m->refs++;
-    q_take(c, m);
+  } else if (rc == WS_QUEUE_STUCK) {
+    log_warn("closing a websocket client that stopped reading", NULL);
+    client_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
   }
 }
 
-/* Tells c that n messages of topic were lost before they reached this process. */
-static void note_missed(struct client *c, const char *topic, long n) {
-  struct msg *lag = lag_find(c, topic);
-  if (lag) {
-    lag->dropped += n;
-    return;
-  }
-  if (c->closing || make_room(c, 64 + strlen(topic)) != 0)
-    return;
-  lag = count_dropped(c, topic, n); /* NULL if making room made one */
-  if (lag)
-    q_take(c, lag);
+static void enqueue(struct client *c, struct ws_msg *m) {
+  if (!c->closing)
+    queued(c, ws_queue_add(&c->q, m));
 }
 
-static void deliver(struct msg *m) {
-  struct topic *t = topic_find(m->topic);
-  for (struct sub *s = t ? t->subs : NULL; s; s = s->tnext)
-    enqueue(s->c, m);
+static void deliver(struct ws_msg *m) {
+  for (struct ws_sub *s = ws_topic_subscribers(m->topic); s; s = s->tnext)
+    enqueue(s->owner, m);
+}
+
+/* Gives c an answer of its own (takes m). A "subscribed" answer waits while the other
+ * processes are being told that this one has subscribers (ws_peers.h): once a client has it,
+ * whatever any process publishes reaches it. Later answers to the same client wait behind it,
+ * so that the client gets its answers in order. */
+static void answer(struct client *c, struct ws_msg *m, int subscribed) {
+  if (!m)
+    return;
+  if (!c->held && (!subscribed || ws_peers_confirmed())) {
+    enqueue(c, m);
+    ws_msg_unref(m);
+    return;
+  }
+  struct held *h = malloc(sizeof *h);
+  if (!h) {
+    ws_msg_unref(m);
+    return;
+  }
+  *h = (struct held){c, m, NULL};
+  if (W.held_tail)
+    W.held_tail->next = h;
+  else
+    W.held_head = h;
+  W.held_tail = h;
+  c->held++;
+}
+
+/* The other processes acknowledged: the answers go out. */
+static void release_held(void) {
+  struct held *h = W.held_head;
+  W.held_head = W.held_tail = NULL;
+  while (h) {
+    struct held *next = h->next;
+    h->c->held--;
+    enqueue(h->c, h->m);
+    ws_msg_unref(h->m);
+    free(h);
+    h = next;
+  }
+}
+
+/* Forgets c's waiting answers (c is going away). */
+static void drop_held(struct client *c) {
+  struct held **pp = &W.held_head, *last = NULL;
+  while (*pp) {
+    struct held *h = *pp;
+    if (h->c == c) {
+      *pp = h->next;
+      ws_msg_unref(h->m);
+      free(h);
+    } else {
+      last = h;
+      pp = &h->next;
+    }
+  }
+  W.held_tail = last;
+  c->held = 0;
 }
 
 /* Replies to c alone. */
 static void reply(struct client *c, const char *topic, const char *type) {
-  struct msg *m = render(topic, type, NULL);
-  if (m) {
-    enqueue(c, m);
-    msg_unref(m);
-  }
+  answer(c, ws_msg_render(topic, type, NULL), strcmp(type, "subscribed") == 0);
 }
 
 static void reply_error(struct client *c, const char *topic, const char *code,
@@ -511,12 +200,10 @@ static void reply_error(struct client *c, const char *topic, const char *code,
   cJSON_AddStringToObject(o, "message", message);
   if (topic)
     cJSON_AddStringToObject(o, "topic", topic);
-  struct msg *m = msg_from_text(cJSON_PrintUnformatted(o), topic ? topic : "", MSG_KEEP);
+  struct ws_msg *m = ws_msg_from_text(cJSON_PrintUnformatted(o), topic ? topic : "",
+                                      WS_MSG_KEEP);
   cJSON_Delete(o);
-  if (m) {
-    enqueue(c, m);
-    msg_unref(m);
-  }
+  answer(c, m, 0);
 }
 
 /* ---- authorization ---- */
@@ -705,7 +392,8 @@ static void on_closed(struct client *c) {
   if (c->next)
     c->next->prev = c->prev;
   sub_remove_all(c);
-  q_clear(c);
+  drop_held(c);
+  ws_queue_clear(&c->q);
   free(c->rx);
   c->rx = NULL;
   const char *staff = staff_id_of(&c->who);
@@ -713,24 +401,70 @@ static void on_closed(struct client *c) {
     W.hook(W.hook_ud, staff, 0);
 }
 
-/* Writes one lagged note: its count may have grown since it was queued. */
-static int write_lagged(struct client *c, struct msg *lag) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "dropped", (double)lag->dropped);
-  struct msg *m = render(lag->topic, "lagged", o);
-  cJSON_Delete(o);
-  if (!m)
-    return 0;
-  int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-  int rc = n < (int)m->len ? -1 : 0;
-  msg_unref(m);
-  return rc;
+/* ---- writing ---- */
+
+/* A server frame (RFC 6455 5.2: FIN, text, no mask) for len bytes of text: its size, and,
+ * when p is not NULL, the frame itself written at p. */
+static size_t frame(unsigned char *p, const char *text, size_t len) {
+  size_t h = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  if (p) {
+    p[0] = 0x81;
+    if (h == 2) {
+      p[1] = (unsigned char)len;
+    } else if (h == 4) {
+      p[1] = 126;
+      p[2] = (unsigned char)(len >> 8);
+      p[3] = (unsigned char)len;
+    } else {
+      p[1] = 127;
+      for (int i = 0; i < 8; i++)
+        p[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    }
+    memcpy(p + h, text, len);
+  }
+  return h + len;
 }
 
-/* One frame per call. Returns -1 to close the connection. */
+/* The frames of one writeable callback. lws copies what the socket does not take at once. */
+static unsigned char out[LWS_PRE + WRITE_MAX];
+
+/* Packs the oldest queued messages into out, as many as fit; returns the bytes packed. A
+ * lagged note is rendered now: its count may have grown since it was queued. */
+static size_t pack(struct client *c) {
+  size_t used = 0;
+  while (c->q.len) {
+    struct ws_msg *m = c->q.q[c->q.head], *lag = NULL;
+    if (m->kind == WS_MSG_LAGGED) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "dropped", (double)m->dropped);
+      lag = ws_msg_render(m->topic, "lagged", o);
+      cJSON_Delete(o);
+    }
+    const struct ws_msg *text = lag ? lag : m;
+    size_t need = m->kind == WS_MSG_LAGGED && !lag ? 0 : frame(NULL, NULL, text->len);
+    if (used + need > WRITE_MAX && used > 0) {
+      ws_msg_unref(lag);
+      break; /* the next callback's */
+    }
+    if (need > WRITE_MAX) { /* cannot happen (see the invariants); never loop on it */
+      log_warn("dropping a websocket message too large to write", "bytes=%zu", text->len);
+      need = 0;
+    }
+    if (need)
+      used += frame(out + LWS_PRE + used, (const char *)text->buf + LWS_PRE, text->len);
+    ws_msg_unref(lag);
+    ws_msg_unref(ws_queue_pop(&c->q));
+  }
+  return used;
+}
+
+/* Writes the queue's oldest messages, as many frames as fit in WRITE_MAX bytes, in ONE
+ * lws_write: one send() for a whole burst instead of one per message (the system call and
+ * the loopback TCP path per send were most of the hub's cost with busy watchers). lws writes
+ * LWS_WRITE_RAW bytes on a websocket connection as they are; no extension is negotiated
+ * (the vhost offers none), so the frames are plain RFC 6455 frames. Returns -1 to close. */
 static int on_writeable(struct client *c) {
-  struct msg *m = q_pop(c);
-  if (!m) {
+  if (!c->q.len) {
     /* Everything is out: close. Returning -1 here would make lws drop the connection
      * without a close frame (it takes it for a failed write); from the timer callback it
      * closes politely, with the status set by client_close. */
@@ -738,15 +472,10 @@ static int on_writeable(struct client *c) {
       lws_set_timer_usecs(c->wsi, 1);
     return 0;
   }
-  int rc;
-  if (m->kind == MSG_LAGGED)
-    rc = write_lagged(c, m);
-  else
-    rc = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len ? -1 : 0;
-  msg_unref(m);
-  if (rc)
+  size_t n = pack(c);
+  if (n && lws_write(c->wsi, out + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
     return -1;
-  if (c->qlen || c->closing)
+  if (c->q.len || c->closing)
     lws_callback_on_writable(c->wsi);
   return 0;
 }
@@ -777,201 +506,33 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   }
 }
 
+/* Without tx_packet_size lws sends at most rx_buffer_size (RX_CHUNK) bytes per loop turn. */
 static const struct lws_protocols protocol = {
-    "flowd-ws", callback, sizeof(struct client), RX_CHUNK, 0, NULL, 0};
+    "flowd-ws", callback, sizeof(struct client), RX_CHUNK, 0, NULL, WRITE_MAX};
 
 const struct lws_protocols *ws_protocol(void) { return &protocol; }
 
-/* ---- other processes: sending ---- */
-
-static void on_flush(uv_idle_t *h);
-
-static void outbox_push(struct msg *m) {
-  m->seq = W.next_seq++;
-  if (W.out_count >= OUTBOX_MAX_MSGS || W.out_bytes + m->len > OUTBOX_MAX_BYTES) {
-    /* The skipped number tells the other processes that they missed something. */
-    if (!W.warned_outbox++)
-      log_warn("websocket messages to other processes dropped: the database is too slow",
-               NULL);
-    return;
-  }
-  m->refs++;
-  m->next = NULL;
-  if (W.out_tail)
-    W.out_tail->next = m;
-  else
-    W.out_head = m;
-  W.out_tail = m;
-  W.out_count++;
-  W.out_bytes += m->len;
-  if (!W.in_flight)
-    uv_idle_start(&W.flush, on_flush);
-}
-
-static struct msg *outbox_pop(void) {
-  struct msg *m = W.out_head;
-  if (!m)
-    return NULL;
-  W.out_head = m->next;
-  if (!W.out_head)
-    W.out_tail = NULL;
-  m->next = NULL;
-  W.out_count--;
-  W.out_bytes -= m->len;
-  return m;
-}
-
-/* Fills buf with one payload: the oldest outbox messages that fit and are numbered
- * consecutively. A message too big even alone goes as a refetch hint. */
-static void build_payload(char *buf) {
-  uint64_t first = W.out_head->seq;
-  size_t n = (size_t)snprintf(buf, NOTIFY_MAX, "{\"origin\":\"%016" PRIx64 "\",\"seq\":%" PRIu64
-                              ",\"msgs\":[", W.origin, first);
-  size_t count = 0;
-  while (W.out_head && W.out_head->seq == first + count) {
-    struct msg *m = W.out_head, *hint = NULL;
-    size_t comma = count > 0;
-    if (n + comma + m->len + 2 > NOTIFY_MAX) {
-      if (count > 0)
-        break; /* the next payload */
-      m = hint = refetch_hint(m->topic);
-      if (!m || n + m->len + 2 > NOTIFY_MAX) {
-        msg_unref(hint);
-        msg_unref(outbox_pop()); /* lost: the gap in numbers tells the receivers */
-        break;
-      }
-    }
-    if (comma)
-      buf[n++] = ',';
-    memcpy(buf + n, msg_text(m), m->len);
-    n += m->len;
-    count++;
-    msg_unref(hint);
-    msg_unref(outbox_pop());
-  }
-  memcpy(buf + n, "]}", 3);
-}
-
-static void on_notified(void *data, int rc, const struct db_result *r) {
-  (void)data;
-  W.in_flight = 0;
-  if (rc && rc != ERR_CANCELLED && !W.warned_notify++)
-    log_warn("websocket messages to other processes lost", "code=%s reason=%s", err_name(rc),
-             log_quote(r && r->error ? r->error : ""));
-  if (!rc)
-    W.warned_notify = W.warned_outbox = 0;
-  if (W.out_head && !W.closing)
-    uv_idle_start(&W.flush, on_flush);
-}
-
-/* Once per loop turn while the outbox has messages and no batch is in flight: everything
- * published since goes out as one transaction of NOTIFYs, in order. */
-static void on_flush(uv_idle_t *h) {
-  uv_idle_stop(h);
-  if (W.in_flight || !W.out_head || W.closing)
-    return;
-  char *buf = malloc(NOTIFY_MAX + 1);
-  struct db_batch *b = buf ? db_batch_new() : NULL;
-  if (!b) {
-    free(buf);
-    return; /* retried at the next publish */
-  }
-  for (int i = 0; W.out_head && i < NOTIFY_CHUNKS_MAX; i++) {
-    build_payload(buf);
-    const char *params[1] = {buf};
-    if (db_batch_add(b, "flowd_ws_notify", "SELECT pg_notify('" NOTIFY_CHANNEL "', $1)", 1,
-                     params) != 0)
-      break;
-  }
-  free(buf);
-  W.in_flight = 1;
-  db_submit(W.db, b, on_notified, NULL);
-}
-
-/* ---- other processes: receiving ---- */
-
-static void lag_everyone(long missed) {
-  for (struct client *c = W.clients; c; c = c->next)
-    for (struct sub *s = c->subs; s; s = s->cnext)
-      note_missed(c, s->t->name, missed);
-}
-
-/* Notes the numbers origin sent; returns how many it sent that we never saw. */
-static long peer_gap(uint64_t origin, uint64_t seq, uint64_t count) {
-  struct peer *p = NULL, *oldest = &W.peers[0];
-  for (int i = 0; i < PEERS_MAX && !p; i++) {
-    if (W.peers[i].origin == origin && W.peers[i].last_used)
-      p = &W.peers[i];
-    else if (W.peers[i].last_used < oldest->last_used)
-      oldest = &W.peers[i];
-  }
-  long missed = 0;
-  if (p && seq > p->next_seq)
-    missed = (long)(seq - p->next_seq);
-  if (!p) { /* first sight (or forgotten): we cannot know what came before */
-    p = oldest;
-    p->origin = origin;
-  }
-  p->next_seq = seq + count;
-  p->last_used = ++W.peer_clock;
-  return missed;
-}
-
-static void on_notify(void *data, const char *channel, const char *payload) {
-  (void)data, (void)channel;
-  if (W.closing || strncmp(payload, W.own_prefix, strlen(W.own_prefix)) == 0)
-    return; /* ours were delivered locally when published */
-  cJSON *doc = cJSON_Parse(payload);
-  const char *origin = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "origin"));
-  cJSON *seq = cJSON_GetObjectItemCaseSensitive(doc, "seq");
-  cJSON *msgs = cJSON_GetObjectItemCaseSensitive(doc, "msgs");
-  if (!origin || !cJSON_IsNumber(seq) || seq->valuedouble < 0 || !cJSON_IsArray(msgs)) {
-    log_warn("ignoring a malformed websocket notification", "payload=%s", log_quote(payload));
-    cJSON_Delete(doc);
-    return;
-  }
-  uint64_t from = strtoull(origin, NULL, 16);
-  if (from == W.origin) { /* ours, written some other way */
-    cJSON_Delete(doc);
-    return;
-  }
-  long missed = peer_gap(from, (uint64_t)seq->valuedouble, cJSON_GetArraySize(msgs));
-  if (missed > 0)
-    lag_everyone(missed);
-  cJSON *item;
-  cJSON_ArrayForEach(item, msgs) {
-    const char *topic = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "topic"));
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "type"));
-    if (!topic || !type || !topic_find(topic))
-      continue;
-    struct msg *m = msg_from_text(cJSON_PrintUnformatted(item), topic, kind_of(type));
-    if (m) {
-      deliver(m);
-      msg_unref(m);
-    }
-  }
-  cJSON_Delete(doc);
-}
-
 /* ---- the hub ---- */
 
+static int wanted(const char *topic) { return ws_topic_subscribers(topic) != NULL; }
+
+/* Messages from another process were lost: each client should refetch what it watches. */
+static void missed(long n) {
+  for (struct client *c = W.clients; c; c = c->next)
+    for (struct ws_sub *s = c->subs.head; s && !c->closing; s = s->onext)
+      queued(c, ws_queue_missed(&c->q, ws_sub_topic(s), n));
+}
+
+static const struct ws_peers_hooks peer_hooks = {wanted, deliver, missed, release_held};
+
 int ws_init(struct server *srv) {
-  if (sodium_init() < 0)
-    return ERR_IO;
   W.srv = srv;
-  W.db = srv->db;
-  randombytes_buf(&W.origin, sizeof W.origin);
-  snprintf(W.own_prefix, sizeof W.own_prefix, "{\"origin\":\"%016" PRIx64 "\"", W.origin);
-  int rc = uv_idle_init(srv->loop, &W.flush);
+  W.closing = 0;
+  int rc = ws_peers_init(srv, &peer_hooks);
   if (rc)
-    return ERR_IO;
-  rc = db_listen(W.db, NOTIFY_CHANNEL, on_notify, NULL);
-  if (rc) {
-    uv_close((uv_handle_t *)&W.flush, NULL);
     return rc;
-  }
   W.ready = 1;
-  log_info("websocket hub ready", "origin=%016" PRIx64, W.origin);
+  log_info("websocket hub ready", "origin=%016" PRIx64, ws_peers_origin());
   return 0;
 }
 
@@ -980,24 +541,30 @@ void ws_publish(const char *topic, const char *type, cJSON *msg) {
     cJSON_Delete(msg);
     return;
   }
+  /* Most run:<id> topics have no subscriber anywhere: then there is nothing to render. */
+  if (!ws_topic_subscribers(topic) && !ws_peers_sending()) {
+    ws_peers_withhold();
+    cJSON_Delete(msg);
+    return;
+  }
   if (msg && !cJSON_IsObject(msg)) {
     cJSON *wrap = cJSON_CreateObject();
     cJSON_AddItemToObject(wrap, "data", msg);
     msg = wrap;
   }
-  struct msg *m = render(topic, type, msg);
+  struct ws_msg *m = ws_msg_render(topic, type, msg);
   cJSON_Delete(msg);
   if (m && m->len > PUBLISH_MAX) {
     log_warn("websocket message too large: sending a refetch hint", "topic=%s bytes=%zu",
              log_quote(topic), m->len);
-    msg_unref(m);
-    m = refetch_hint(topic);
+    ws_msg_unref(m);
+    m = ws_msg_refetch_hint(topic);
   }
   if (!m)
     return;
   deliver(m);
-  outbox_push(m);
-  msg_unref(m);
+  ws_peers_send(m);
+  ws_msg_unref(m);
 }
 
 void ws_shutdown(void) {
@@ -1005,13 +572,11 @@ void ws_shutdown(void) {
     return;
   W.closing = 1;
   /* The lws context is destroyed right after this; its CLOSED callbacks free the clients. */
-  for (struct client *c = W.clients; c; c = c->next)
+  for (struct client *c = W.clients; c; c = c->next) {
+    drop_held(c);
     client_close(c, LWS_CLOSE_STATUS_GOINGAWAY);
-  struct msg *m;
-  while ((m = outbox_pop()))
-    msg_unref(m);
-  uv_idle_stop(&W.flush);
-  uv_close((uv_handle_t *)&W.flush, NULL);
+  }
+  ws_peers_shutdown();
 }
 
 void ws_set_connection_hook(void (*fn)(void *ud, const char *staff_id, int connected),

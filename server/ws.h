@@ -3,32 +3,30 @@
  * Clients subscribe to topics (flow:<id>, run:<id>, runs, presence, staff:<id>); anything in
  * flowd publishes a message to a topic with ws_publish. Messages reach the subscribers of
  * this process directly and those of every other flowd process on the database through
- * PostgreSQL NOTIFY (batched per loop turn, in order). Each client has a bounded queue: a slow
+ * PostgreSQL NOTIFY (batched per loop turn, in order; only while some other process has
+ * subscribers). Each client has a bounded queue: a slow
  * client loses old run-progress messages and is told so ("lagged"), and never slows anything
- * else. Writes happen only in the writeable callback.
+ * else. Writes happen only in the writeable callback: each one sends the queue's oldest
+ * messages, up to 128 KiB of frames, in one write.
  *
  * Client frames: {"op":"subscribe"|"unsubscribe","topic":T}; the server answers
- * {"topic":T,"type":"subscribed"|"unsubscribed"} (messages published after that answer reach
- * the client) or {"type":"error","code","message"[,"topic"]}. Codes: bad_json, bad_frame,
+ * {"topic":T,"type":"subscribed"|"unsubscribed"} (messages published after that answer, by any
+ * process, reach the client: the first subscriber of a process waits for its answer until the
+ * other processes have acknowledged that they send again, usually a few milliseconds) or
+ * {"type":"error","code","message"[,"topic"]}. Codes: bad_json, bad_frame,
  * unknown_op, unknown_topic, forbidden, too_many_subscriptions, internal, too_large (frames
  * over 64 KiB; the connection is then closed with 1009). Upgrades without valid credentials
  * (?token=, Authorization: Bearer, or the session cookie) are refused with HTTP 401.
  *
- * A client's queue holds at most 1,000 messages or 1 MiB. When it is full, the oldest
+ * A client's queue holds at most 1,000 messages or 1 MiB (besides up to 128 KiB of frames
+ * already handed to a socket that did not take them yet). When it is full, the oldest
  * node.started/node.finished messages go first (then, only if that is not enough, the oldest
  * of any type), and each topic that lost some gets one {"topic":T,"type":"lagged",
  * "dropped":N} in the place of its first lost message: the client should refetch T.
  *
- * Cross-process format (channel "flowd_ws"). Each NOTIFY payload is one JSON object of at most
- * 7,900 bytes:
- *   {"origin":"<16 hex digits>","seq":S,"msgs":[M, M, ...]}
- * origin is the sending process's random 64-bit id (receivers drop their own); each M is a
- * complete message exactly as clients receive it ({"topic","type",...}); S is the sender's
- * number of the first M (messages are numbered 0, 1, 2, ... per origin, consecutively within
- * one payload). A receiver that sees S jump past the next number it expected from that origin
- * lost messages (database outage, sender overload) and tells each of its clients, per
- * subscribed topic, {"type":"lagged","dropped":N}. A message too big for one payload travels
- * as {"topic":T,"type":"lagged","dropped":1}: the receivers' clients refetch instead. */
+ * How messages travel between processes (NOTIFY on channel "flowd_ws", its payload format, gap
+ * detection) is in ws_peers.h; messages are rendered once (ws_msg.h) and queued per client
+ * (ws_queue.h); ws_topics.h keeps who subscribes to what. */
 #ifndef FLOWD_WS_H
 #define FLOWD_WS_H
 #include <cjson/cJSON.h>

@@ -1,7 +1,7 @@
 /* Websocket hub: real flowd processes, a real websocket client (tests/tools/ws_client.py under
  * Debian's python3) over loopback, and messages from "other processes" sent the way they send
- * them: NOTIFY flowd_ws payloads in the format of server/ws.h, or the hub's own code running
- * in this test process against the same database. */
+ * them: NOTIFY flowd_ws payloads in the format of server/ws_peers.h, or the hub's own code
+ * running in this test process against the same database. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/ws.h"
+#include "server/ws_peers.h"
 #include "tests/helpers.h"
 #include "tests/integration/exec_util.h"
 #include "tests/integration/people_client.h"
@@ -695,4 +696,216 @@ TEST_PG(ws_gap_in_another_process_numbers_is_reported_as_lagged) {
   ASSERT_INT_EQ(wsc_count(&c, "{\"topic\":\"run:1\",\"type\":\"lagged\",\"dropped\":5}"), 1);
   ASSERT_INT_EQ(wsc_count(&c, "{\"topic\":\"runs\",\"type\":\"lagged\",\"dropped\":5}"), 1);
   ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
+
+/* ---- sending to other processes only while they watch ---- */
+
+/* Heartbeats every 200 ms: a process knows who watches 500 ms after its start. */
+#define FAST_HB "FLOWD_WS_HEARTBEAT_MS=200"
+
+/* The origin flowd p logs at start. */
+static void origin_of(const struct flowd_proc *p, char own[17]) {
+  char *log = flowd_log(p);
+  const char *o = strstr(log, "origin=");
+  ASSERT_NOT_NULL(o);
+  snprintf(own, 17, "%.16s", o + 7);
+  free(log);
+}
+
+/* A LISTEN on flowd_ws of this test's database, to see what the processes send. */
+static PGconn *listen_channel(void) {
+  PGconn *l = PQconnectdb(test_pg_conninfo());
+  ASSERT_INT_EQ(PQstatus(l), CONNECTION_OK);
+  PQclear(PQexec(l, "LISTEN flowd_ws"));
+  return l;
+}
+
+/* Counts what origin sent since the last call: message payloads and heartbeats (and, in
+ * *quiet, whether its latest heartbeat said it sends nothing). */
+static void drain(PGconn *l, const char *origin, int *msgs, int *hbs, int *quiet) {
+  char prefix[40];
+  snprintf(prefix, sizeof prefix, "{\"origin\":\"%s\"", origin);
+  *msgs = *hbs = 0;
+  PQconsumeInput(l);
+  PGnotify *n;
+  while ((n = PQnotifies(l))) {
+    if (strncmp(n->extra, prefix, strlen(prefix)) == 0) {
+      *msgs += strstr(n->extra, "\"msgs\"") != NULL;
+      if (strstr(n->extra, "\"hb\"")) {
+        (*hbs)++;
+        *quiet = strstr(n->extra, "\"sending\":0") != NULL;
+      }
+    }
+    PQfreemem(n);
+  }
+}
+
+TEST_PG(ws_process_sends_nothing_to_the_database_while_no_other_process_watches) {
+  const char *env[] = {FAST_HB, NULL};
+  struct flowd_proc p;
+  start_flowd(&p, env);
+  char own[17];
+  origin_of(&p, own);
+  PGconn *l = listen_channel();
+  flow_install(&p, "{\"id\":\"f_quiet\",\"name\":\"Quiet\",\"nodes\":["
+                   "{\"id\":\"t\",\"type\":\"trigger.event\",\"config\":{\"type\":\"ws.quiet\"}},"
+                   "{\"id\":\"s\",\"type\":\"set\",\"config\":{\"values\":{\"x\":1}}}],"
+                   "\"edges\":[{\"from\":\"t\",\"to\":\"s\"}]}");
+  /* Its own editor does not count: only other processes' subscribers do. */
+  struct wsc c;
+  const char *args[] = {"--sub", "flow:f_quiet", "--until-type", "run.finished", NULL};
+  wsc_start(&c, &p, AS_ADMIN, args);
+  wsc_wait(&c, "\"client\": \"ready\"", 1, WAIT_MS);
+  int msgs = 0, hbs = 0, quiet = 0;
+  double deadline = mono_ms() + WAIT_MS;
+  while (!quiet) {
+    ASSERT(mono_ms() < deadline);
+    sleep_ms(50);
+    drain(l, own, &msgs, &hbs, &quiet);
+  }
+  event_post(&p, "{\"type\":\"ws.quiet\",\"data\":{}}");
+  ASSERT_INT_EQ(wsc_wait_exit(&c, WAIT_MS), 0);
+  ASSERT_INT_EQ(wsc_count(&c, "\"type\":\"node.finished\""), 2);
+  sleep_ms(300);
+  drain(l, own, &msgs, &hbs, &quiet);
+  test_log("%d message payloads, %d heartbeats after the run", msgs, hbs);
+  ASSERT_INT_EQ(msgs, 0);
+  ASSERT_INT_OP(hbs, >=, 1);
+
+  /* Another process says it watches (again and again, or it would be gone after three
+   * heartbeats): from then on the messages go out. */
+  char hb[300];
+  snprintf(hb, sizeof hb, "SELECT pg_notify('flowd_ws', '{\"origin\":\"%s\",\"hb\":1,"
+           "\"watching\":1,\"sending\":0}')", FOREIGN);
+  deadline = mono_ms() + WAIT_MS;
+  while (quiet) {
+    ASSERT(mono_ms() < deadline);
+    free(sql_value(test_pg_conninfo(), hb));
+    sleep_ms(50);
+    drain(l, own, &msgs, &hbs, &quiet);
+  }
+  event_post(&p, "{\"type\":\"ws.quiet\",\"data\":{}}");
+  deadline = mono_ms() + WAIT_MS;
+  do {
+    ASSERT(mono_ms() < deadline);
+    free(sql_value(test_pg_conninfo(), hb));
+    sleep_ms(50);
+    drain(l, own, &msgs, &hbs, &quiet);
+  } while (msgs == 0);
+  PQfinish(l);
+  ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
+
+/* Runs loop for ms. */
+static void spin(uv_loop_t *loop, int ms) {
+  double until = mono_ms() + ms;
+  while (mono_ms() < until) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    sleep_ms(2);
+  }
+}
+
+/* Starts the hub in this test process ("process A") with fast heartbeats. */
+static struct db *start_hub(uv_loop_t *loop, struct server *srv) {
+  log_set_level(LOG_WARN); /* the hub's start-up lines would land in the test output */
+  uv_loop_init(loop);
+  *srv = (struct server){.loop = loop};
+  srv->db = db_open(loop, test_pg_conninfo(), 1);
+  setenv("FLOWD_WS_HEARTBEAT_MS", "200", 1);
+  ASSERT_INT_EQ(ws_init(srv), 0);
+  unsetenv("FLOWD_WS_HEARTBEAT_MS");
+  return srv->db;
+}
+
+static void stop_hub(uv_loop_t *loop, struct server *srv) {
+  int closed = 0;
+  ws_shutdown();
+  db_close(srv->db, set_flag, &closed);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ASSERT_INT_EQ(closed, 1);
+  db_free(srv->db);
+  ASSERT_INT_EQ(uv_loop_close(loop), 0);
+}
+
+/* B's first subscriber is answered only once A has acknowledged that it sends again. */
+TEST_PG(ws_subscriber_gets_what_another_process_publishes_right_after_its_answer) {
+  const char *env[] = {FAST_HB, NULL};
+  struct flowd_proc p; /* process B */
+  start_flowd(&p, env);
+  uv_loop_t loop;
+  struct server srv;
+  start_hub(&loop, &srv);
+  spin(&loop, 900); /* A hears B, which has no subscribers: A stops sending */
+  ASSERT_INT_EQ(ws_peers_sending(), 0);
+
+  struct wsc c;
+  const char *args[] = {"--sub", "run:77", "--until-type", "run.finished", NULL};
+  wsc_start(&c, &p, AS_ADMIN, args);
+  double deadline = mono_ms() + WAIT_MS;
+  while (wsc_count(&c, "\"client\": \"ready\"") == 0) {
+    ASSERT(mono_ms() < deadline);
+    spin(&loop, 5); /* A answers B's ask meanwhile */
+  }
+  ASSERT_INT_EQ(ws_peers_sending(), 1);
+  cJSON *fin = numbered(1, 0);
+  cJSON_AddStringToObject(fin, "status", "succeeded");
+  ws_publish("run:77", "run.finished", fin); /* at once: no loop turn in between */
+  ASSERT_INT_EQ(run_until_exit(&loop, &c), 0);
+  ASSERT_INT_EQ(wsc_count(&c, "{\"topic\":\"run:77\",\"type\":\"run.finished\",\"i\":1"), 1);
+  ASSERT_INT_EQ(wsc_count(&c, "\"type\":\"lagged\""), 0);
+
+  /* Without subscribers B says so, and A stops sending again. */
+  deadline = mono_ms() + WAIT_MS;
+  while (ws_peers_sending()) {
+    ASSERT(mono_ms() < deadline);
+    spin(&loop, 20);
+  }
+  stop_hub(&loop, &srv);
+  ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
+
+/* Process A (this test) stands still while B's client subscribes: B answers it without A's
+ * ack; A publishes something without sending it, then runs again. keep_alive: meanwhile A
+ * looks alive to B (heartbeats in its name), so B waits for its ack and gives up; else A has
+ * been silent for longer than three heartbeats, B takes it for gone and answers at once. When
+ * A is heard again, B's client is told to refetch. */
+static void stalled_peer(int keep_alive) {
+  const char *env[] = {FAST_HB, NULL};
+  struct flowd_proc p;
+  start_flowd(&p, env);
+  uv_loop_t loop;
+  struct server srv;
+  start_hub(&loop, &srv);
+  spin(&loop, 900);
+  ASSERT_INT_EQ(ws_peers_sending(), 0);
+  char hb[300];
+  snprintf(hb, sizeof hb, "SELECT pg_notify('flowd_ws', '{\"origin\":\"%016" PRIx64 "\","
+           "\"hb\":1,\"watching\":0,\"sending\":0}')", ws_peers_origin());
+  if (!keep_alive)
+    sleep_ms(800);
+
+  struct wsc c;
+  const char *args[] = {"--sub", "run:78", "--until-type", "lagged", NULL};
+  wsc_start(&c, &p, AS_ADMIN, args);
+  double deadline = mono_ms() + WAIT_MS;
+  while (wsc_count(&c, "\"client\": \"ready\"") == 0) {
+    ASSERT(mono_ms() < deadline);
+    if (keep_alive)
+      free(sql_value(test_pg_conninfo(), hb));
+    sleep_ms(50);
+  }
+  ws_publish("run:78", "node.finished", numbered(1, 0)); /* A does not know: not sent */
+  ASSERT_INT_EQ(run_until_exit(&loop, &c), 0);
+  ASSERT_INT_EQ(wsc_count(&c, "\"i\":1"), 0);
+  ASSERT_INT_OP(wsc_dropped(&c, "run:78"), >=, 1);
+  stop_hub(&loop, &srv);
+  ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
+
+TEST_PG(ws_subscriber_answered_without_a_stalled_process_ack_is_told_to_refetch) {
+  stalled_peer(1);
+}
+
+TEST_PG(ws_subscriber_answered_while_a_process_seemed_gone_is_told_to_refetch) {
+  stalled_peer(0);
 }
