@@ -330,8 +330,9 @@ BEGIN
 END $$;
 
 -- Commits the segments of many runs (p_segs: [{run, steps, status, state, scope, due?,
--- error?, reason?, events?, depth?}]) in one statement, like flowd_commit_segment does for
--- one run that has no waits to keep: every run must still be running or waiting under
+-- error?, reason?, events?, depth?, and for runs that waited or wait now: touched, waits
+-- [{node, type}], waiting [node], max_signal}]) in one call, like flowd_commit_segment does
+-- for one run: every run must still be running or waiting under
 -- p_owner's lease, else it raises FD001 and nothing is kept (flowd then commits them one by
 -- one). Record updates of all of them go through one intake, each caused by its run.
 -- Returns the intake's answer, or NULL.
@@ -342,6 +343,8 @@ SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bit
 DECLARE
   v_n int;
   v_ids bigint[];
+  v_touched bigint[];
+  v_due_now bigint[] := '{}';
   v_events jsonb;
   v jsonb;
 BEGIN
@@ -356,6 +359,40 @@ BEGIN
   IF v_events IS NOT NULL THEN
     v := flowd_intake(v_events, p_owner, NULL, 0, p_max_depth, p_lease_ms);
   END IF;
+  -- Waits, signals and wake-ups, for the runs that waited or wait now ("touched"): waits
+  -- to add count events after the latest one, waits and signals of nodes no longer waiting
+  -- go, signals taken go, and a run about to wait while something arrived for it (a
+  -- signal, a delivery's outcome) stays due now.
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_segs) g WHERE g ? 'touched') THEN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_segs) g
+               WHERE jsonb_array_length(g->'waits') > 0) THEN
+      INSERT INTO run_waits (run_id, node_id, event_type, since)
+      SELECT (g->>'run')::bigint, w.node, w.type, coalesce((SELECT max(id) FROM events), 0)
+      FROM jsonb_array_elements(p_segs) g,
+           jsonb_to_recordset(g->'waits') AS w(node text, type text)
+      WHERE g ? 'touched'
+      ON CONFLICT DO NOTHING;
+    END IF;
+    SELECT array_agg((g->>'run')::bigint) INTO v_touched
+    FROM jsonb_array_elements(p_segs) g WHERE g ? 'touched';
+    DELETE FROM run_waits w
+    USING (SELECT (g->>'run')::bigint AS run,
+                  ARRAY(SELECT jsonb_array_elements_text(g->'waiting')) AS waiting
+           FROM jsonb_array_elements(p_segs) g WHERE g ? 'touched') t
+    WHERE w.run_id = ANY (v_touched) AND w.run_id = t.run AND NOT (w.node_id = ANY (t.waiting));
+    DELETE FROM run_signals x
+    USING (SELECT (g->>'run')::bigint AS run, (g->>'max_signal')::bigint AS max_signal,
+                  ARRAY(SELECT jsonb_array_elements_text(g->'waiting')) AS waiting
+           FROM jsonb_array_elements(p_segs) g WHERE g ? 'touched') t
+    WHERE x.run_id = ANY (v_touched) AND x.run_id = t.run
+      AND (x.id <= t.max_signal OR NOT (x.node_id = ANY (t.waiting)));
+    SELECT array_agg(t.run) INTO v_due_now
+    FROM (SELECT (g->>'run')::bigint AS run FROM jsonb_array_elements(p_segs) g
+          WHERE g ? 'touched' AND g->>'status' = 'waiting') t
+    WHERE EXISTS (SELECT 1 FROM run_signals x WHERE x.run_id = t.run)
+       OR EXISTS (SELECT 1 FROM run_wakeups k WHERE k.run_id = t.run);
+    DELETE FROM run_wakeups WHERE run_id = ANY (v_touched);
+  END IF;
   -- The runs by primary key (id = ANY): a join alone may scan the partitions' running runs.
   SELECT array_agg((g->>'run')::bigint) INTO v_ids FROM jsonb_array_elements(p_segs) g;
   WITH s AS (
@@ -364,7 +401,9 @@ BEGIN
                                                   reason text)
   ), u AS (
     UPDATE runs r SET status = s.status, state = coalesce(s.state, r.state),
-           scope = coalesce(s.scope, r.scope), due_at = s.due, lease_owner = NULL,
+           scope = coalesce(s.scope, r.scope),
+           due_at = CASE WHEN s.run = ANY (v_due_now) THEN now() ELSE s.due END,
+           lease_owner = NULL,
            lease_until = NULL, error = s.error, reason = coalesce(s.reason, r.reason),
            updated_at = now(),
            finished_at = CASE WHEN s.status IN ('succeeded', 'failed') THEN now() END

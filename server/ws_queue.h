@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include "server/ws_msg.h"
 
-#define WS_QUEUE_MAX_MSGS 1000
+/* One group commit of run segments publishes up to ~3,200 messages at once (400 runs x 8)
+ * to a client watching their flow: the count allows such a burst; the bytes bound memory. */
+#define WS_QUEUE_MAX_MSGS 4096
 #define WS_QUEUE_MAX_BYTES (1024 * 1024)
 
 struct ws_queue {

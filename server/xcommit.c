@@ -1,6 +1,6 @@
 /* xcommit: group commit of run segments.
  *
- * A segment of an ordinary run (it neither waited nor waits now) is queued here instead of
+ * A run's segment (not a test run's, nor a discarded one's) is queued here instead of
  * committing on its own; the queue goes to PostgreSQL as one call of flowd_commit_segments
  * (schema/008_intake_set.sql) followed by the segments' own effects, all one transaction.
  * While up to MAX_IN_FLIGHT groups are being committed the next one fills up, so commits per

@@ -588,6 +588,16 @@ static cJSON *segment_json(struct xrun *xr) {
   }
   if (xr->reason)
     cJSON_AddStringToObject(seg, "reason", xr->reason);
+  if (xrun_touches_waits(xr)) {
+    /* Waits to add, the nodes still waiting, the signals consumed (see the SQL). */
+    cJSON_AddTrueToObject(seg, "touched");
+    cJSON_AddItemReferenceToObject(seg, "waits", xr->waits_add);
+    cJSON *still = cJSON_AddArrayToObject(seg, "waiting");
+    for (size_t i = 0; xr->g && i < xr->walk.n; i++)
+      if (xr->walk.nodes[i].state == WALK_WAITING)
+        cJSON_AddItemToArray(still, cJSON_CreateString(graph_node_id(graph_node_at(xr->g, i))));
+    cJSON_AddNumberToObject(seg, "max_signal", (double)xr->max_signal);
+  }
   return seg;
 }
 
@@ -605,8 +615,8 @@ static void commit(struct xrun *xr) {
     return;
   }
   xr->final = final_status(xr);
-  /* Segments of ordinary runs that neither waited nor wait now commit in groups. */
-  if (xr->g && !xr->test && !xrun_touches_waits(xr))
+  /* Segments of runs whose flow loaded commit in groups (test runs alone). */
+  if (xr->g && !xr->test)
     xcommit_add(xr, segment_json(xr));
   else
     xrun_commit_alone(xr);
