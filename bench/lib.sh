@@ -13,11 +13,22 @@ bench_start() {
   BENCH_PID=$!
   trap 'kill $BENCH_PID 2>/dev/null; wait $BENCH_PID 2>/dev/null; rm -rf "$BENCH_DATA"' EXIT
   for _ in $(seq 150); do
-    curl -sf "http://127.0.0.1:$BENCH_PORT/healthz" >/dev/null && return 0
+    curl -sf "http://127.0.0.1:$BENCH_PORT/healthz" >/dev/null && { wait_steady "$BENCH_PORT"; return 0; }
     sleep 0.2
   done
   echo "flowd did not start; see $BENCH_DATA/flowd.log" >&2
   return 1
+}
+# Waits (at most 30 s) until the flowd on port $1 has left its start-up window: for ~12 s
+# after it starts, a process sends its websocket messages to other processes in case one
+# watches (README: Scaling out); measurements are of the steady state after it.
+wait_steady() {
+  for _ in $(seq 150); do
+    curl -sf -H "Authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:$1/metrics" |
+      grep -q '^flowd_ws_sending_to_peers 0' && return 0
+    sleep 0.2
+  done
+  echo "flowd on port $1 still sends websocket messages to other processes" >&2
 }
 api() {
   curl -sf -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \

@@ -24,7 +24,10 @@ more() {
     ./build/flowd 2>"$BENCH_DATA/p$port.log" &
   pids+=($!)
   ports+=("$port")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.2; done
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && { wait_steady "$port"; return; }
+    sleep 0.2
+  done
 }
 load() { # prefix -> sum of events/s over every process
   local out=() i=0

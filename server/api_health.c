@@ -10,6 +10,7 @@
 #include "server/http.h"
 #include "server/sched.h"
 #include "server/server.h"
+#include "server/ws_peers.h"
 
 static void health_done(void *data, int rc, const struct db_result *r) {
   struct http_req *req = data;
@@ -53,13 +54,16 @@ void api_metrics(struct http_req *req) {
            "# TYPE flowd_runs_active gauge\nflowd_runs_active %d\n"
            "# HELP flowd_schedules_fired_total Runs this process started from schedules.\n"
            "# TYPE flowd_schedules_fired_total counter\nflowd_schedules_fired_total %llu\n"
+           "# HELP flowd_ws_sending_to_peers Whether this process sends its websocket messages "
+           "to other processes now (1 while one has subscribers, and for a while after start).\n"
+           "# TYPE flowd_ws_sending_to_peers gauge\nflowd_ws_sending_to_peers %d\n"
            "# HELP flowd_schema_version Database schema version.\n"
            "# TYPE flowd_schema_version gauge\nflowd_schema_version %d\n",
            (uv_now(srv->loop) - srv->started_ms) / 1000.0, db_connections_up(srv->db),
            db_connections_total(srv->db) - db_connections_up(srv->db),
            db_batches_done(srv->db), db_batches_failed(srv->db), srv->loop_lag_s,
            srv->loop_lag_max_s, exec_segments_committed(), exec_runs_finished(), exec_active(),
-           sched_fired(), srv->schema_version);
+           sched_fired(), ws_peers_sending(), srv->schema_version);
   size_t hl = strlen(head), ml = http ? strlen(http) : 0;
   char *all = malloc(hl + ml + 1);
   if (!all) {

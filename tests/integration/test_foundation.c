@@ -252,6 +252,27 @@ TEST_PG(metrics_report_uptime_requests_latency_db_and_loop_lag) {
   ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
 }
 
+/* A process alone stops sending its websocket messages to others once it has heard that
+ * nobody else is there (the benchmarks wait for this steady state). */
+TEST_PG(metrics_say_whether_websocket_messages_go_to_other_processes) {
+  const char *env[] = {"FLOWD_WS_HEARTBEAT_MS=200", NULL};
+  struct flowd_proc p;
+  flowd_start(&p, NULL, "test", env);
+  flowd_wait_ready(&p, READY_MS);
+  int quiet = 0;
+  for (int i = 0; i < 100 && !quiet; i++) {
+    struct http_resp r;
+    ASSERT_INT_EQ(api_do(&p, "GET", "/metrics", NULL, &r), 0);
+    ASSERT_STR_CONTAINS(r.body, "flowd_ws_sending_to_peers ");
+    quiet = strstr(r.body, "flowd_ws_sending_to_peers 0\n") != NULL;
+    http_resp_free(&r);
+    if (!quiet)
+      sleep_ms(100);
+  }
+  ASSERT(quiet);
+  ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
+
 TEST_PG(unknown_api_routes_get_json_404_and_wrong_methods_405) {
   struct flowd_proc p;
   flowd_start(&p, NULL, "test", NULL);
