@@ -145,13 +145,6 @@ static const char *closest_type(const char *name) {
 
 /* ---- the id hash -------------------------------------------------------------------- */
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
-
 static int hash_init(struct graph *g) {
   g->cap = 16;
   while (g->cap < g->n * 2)
@@ -164,7 +157,7 @@ static int hash_init(struct graph *g) {
 static size_t hash_find(const struct graph *g, const char *id) {
   if (!g->slots || !id)
     return SIZE_MAX;
-  for (size_t h = hash_str(id) & (g->cap - 1);; h = (h + 1) & (g->cap - 1)) {
+  for (size_t h = text_hash(id) & (g->cap - 1);; h = (h + 1) & (g->cap - 1)) {
     size_t s = g->slots[h];
     if (!s)
       return SIZE_MAX;
@@ -176,7 +169,7 @@ static size_t hash_find(const struct graph *g, const char *id) {
 /* Inserts node i; returns the index of an earlier node with its id, or SIZE_MAX. */
 static size_t hash_insert(struct graph *g, size_t i) {
   const char *id = g->nodes[i].id;
-  size_t h = hash_str(id) & (g->cap - 1);
+  size_t h = text_hash(id) & (g->cap - 1);
   for (; g->slots[h]; h = (h + 1) & (g->cap - 1))
     if (!strcmp(g->nodes[g->slots[h] - 1].id, id))
       return g->slots[h] - 1;

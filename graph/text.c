@@ -57,3 +57,10 @@ size_t text_edit_distance(const char *a, const char *b) {
   }
   return prev[lb];
 }
+
+uint64_t text_hash(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}

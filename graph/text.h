@@ -1,6 +1,7 @@
-/* text: small text helpers the graph modules share: decoding UTF-8 one code point at a time
- * (the condition engines compare and slice text by code point), and the edit distance behind
- * "did you mean" hints (flow validation, JSON Schema property names). */
+/* text: small text helpers the modules share: decoding UTF-8 one code point at a time (the
+ * condition engines compare and slice text by code point), the edit distance behind "did you
+ * mean" hints (flow validation, JSON Schema property names), and the string hash of the hash
+ * tables. */
 #ifndef FLOWD_TEXT_H
 #define FLOWD_TEXT_H
 #include <stddef.h>
@@ -14,5 +15,8 @@ int text_utf8_next(const unsigned char *s, const unsigned char *end, uint32_t *c
 /* Edit distance between a and b, counting a swap of neighbours as one edit (optimal string
  * alignment); 99 for strings of 63 bytes or more (too long to be a typo worth a hint). */
 size_t text_edit_distance(const char *a, const char *b);
+
+/* FNV-1a (64 bits) of the string s: for hash tables and names made from a text. */
+uint64_t text_hash(const char *s);
 
 #endif

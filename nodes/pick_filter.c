@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph/cond.h"
+#include "graph/text.h"
 #include "nodes/pick_filter.h"
 #include "nodes/picker.h"
 #include "nodes/step.h"
@@ -26,13 +27,6 @@ static struct {
   struct dom *b[BUCKETS];
   int n;
 } D;
-
-static unsigned hash(const char *s) {
-  unsigned h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h;
-}
 
 static void cache_clear(void) {
   for (int i = 0; i < BUCKETS; i++)
@@ -64,7 +58,7 @@ static struct dom *compile(const cJSON *list, char *text) {
 /* The compiled domain list (a JSON array), from the cache. */
 static const struct dom *domain_get(const cJSON *list) {
   char *text = cJSON_PrintUnformatted(list);
-  unsigned h = hash(text) % BUCKETS;
+  unsigned h = (unsigned)(text_hash(text) % BUCKETS);
   for (struct dom *d = D.b[h]; d; d = d->next)
     if (!strcmp(d->text, text)) {
       free(text);

@@ -5,7 +5,6 @@
  * the first are logged and ignored). The commit's first statement checks the lease, so a run
  * that was cancelled, or taken over after our lease expired, keeps nothing of the segment. */
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <sodium.h>
 #include "graph/err.h"
 #include "graph/graph.h"
+#include "graph/text.h"
 #include "graph/timefmt.h"
 #include "graph/walk.h"
 #include "nodes/node.h"
@@ -204,12 +204,9 @@ void step_query(struct step *s, const char *sql, int nparams, const char *const 
   q->s = s;
   q->cb = cb;
   /* Nodes pass constant statements: each is prepared once per connection, under a name made
-   * from its text (FNV-1a), instead of being parsed and planned on every call. */
-  uint64_t h = 1469598103934665603ull;
-  for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-    h = (h ^ *p) * 1099511628211ull;
+   * from its text, instead of being parsed and planned on every call. */
   char name[24];
-  snprintf(name, sizeof name, "sq_%016llx", (unsigned long long)h);
+  snprintf(name, sizeof name, "sq_%016llx", (unsigned long long)text_hash(sql));
   db_query(X.srv->db, name, sql, nparams, params, step_query_done, q);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include "graph/err.h"
+#include "graph/text.h"
 #include "server/log.h"
 #include "server/ratelimit.h"
 
@@ -34,10 +35,7 @@ static struct {
 } R = {.spec = {{100, 200}, {1000, 2000}}};
 
 static unsigned hash(int cls, const char *key) {
-  unsigned h = 2166136261u ^ (unsigned)cls;
-  for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-    h = (h ^ *p) * 16777619u;
-  return h % NBINS;
+  return (unsigned)((text_hash(key) ^ (uint64_t)cls) % NBINS);
 }
 
 /* ---- parsing ---- */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+#include "graph/text.h"
 #include "server/db.h"
 #include "server/server.h"
 #include "server/staffcache.h"
@@ -30,12 +31,7 @@ static struct {
   int stopped;
 } S;
 
-static unsigned bucket_of(const char *id) {
-  uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-    h = (h ^ *p) * 16777619u;
-  return h % BUCKETS;
-}
+static unsigned bucket_of(const char *id) { return (unsigned)(text_hash(id) % BUCKETS); }
 
 static struct entry *find(const char *id) {
   for (struct entry *e = S.buckets[bucket_of(id)]; e; e = e->next)

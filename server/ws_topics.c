@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph/err.h"
+#include "graph/text.h"
 #include "server/ws_topics.h"
 
 #define BUCKETS 1024
@@ -20,12 +21,7 @@ static struct {
   long count;
 } T;
 
-static unsigned bucket_of(const char *s) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % BUCKETS;
-}
+static unsigned bucket_of(const char *s) { return (unsigned)(text_hash(s) % BUCKETS); }
 
 static struct ws_topic *find(const char *name) {
   struct ws_topic *t = T.buckets[bucket_of(name)];
