@@ -97,8 +97,6 @@ void xrun_drop(struct xrun *xr);
  * each segment alone. */
 int xcommit_init(struct server *srv);
 void xcommit_add(struct xrun *xr, cJSON *seg);
-/* Segments queued or being committed (for drain). */
-int xcommit_pending(void);
 
 /* exec.c */
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg);

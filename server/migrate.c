@@ -63,26 +63,15 @@ static PGconn *connect_with_retry(const char *conninfo, int wait_s, struct err_d
   }
 }
 
-static int current_version(PGconn *c, int *version, struct err_detail *d) {
-  PGresult *r = PQexec(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+/* Runs sql (with one text parameter, or none) and reads the first column of its first row
+ * as a number into *out (0 when there is no row). */
+static int query_int(PGconn *c, const char *sql, const char *param, int *out,
+                     struct err_detail *d) {
+  const char *params[1] = {param};
+  PGresult *r = PQexecParams(c, sql, param ? 1 : 0, NULL, param ? params : NULL, NULL, NULL, 0);
   int rc = 0;
   if (PQresultStatus(r) == PGRES_TUPLES_OK)
-    *version = atoi(PQgetvalue(r, 0, 0));
-  else
-    rc = err_set(d, ERR_DB, "", "%s", PQerrorMessage(c));
-  PQclear(r);
-  return rc;
-}
-
-static int has_version(PGconn *c, int v, int *have, struct err_detail *d) {
-  char vbuf[16];
-  snprintf(vbuf, sizeof vbuf, "%d", v);
-  const char *params[1] = {vbuf};
-  PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-                             params, NULL, NULL, 0);
-  int rc = 0;
-  if (PQresultStatus(r) == PGRES_TUPLES_OK)
-    *have = PQntuples(r) > 0;
+    *out = PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : 0;
   else
     rc = err_set(d, ERR_DB, "", "%s", PQerrorMessage(c));
   PQclear(r);
@@ -123,7 +112,8 @@ static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
                       " version int PRIMARY KEY, name text NOT NULL,"
                       " applied_at timestamptz NOT NULL DEFAULT now())", d);
   int cur = 0;
-  if (rc || (rc = current_version(c, &cur, d)))
+  if (rc || (rc = query_int(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL,
+                            &cur, d)))
     return rc;
   int latest = migrate_latest();
   if (cur > latest)
@@ -137,8 +127,11 @@ static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
     int v = version_of(f->path);
     if (v < 0)
       continue;
+    char vbuf[16];
+    snprintf(vbuf, sizeof vbuf, "%d", v);
     int have = 0;
-    if ((rc = has_version(c, v, &have, d)))
+    if ((rc = query_int(c, "SELECT count(*) FROM schema_migrations WHERE version = $1::int",
+                        vbuf, &have, d)))
       return rc;
     if (have)
       continue;

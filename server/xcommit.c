@@ -32,7 +32,7 @@ struct pending {
 static struct {
   struct server *srv;
   struct pending *head, *tail;
-  int queued, in_flight;
+  int in_flight;
 } C;
 
 static void flush(void);
@@ -85,7 +85,6 @@ static void flush(void) {
     if (!C.head)
       C.tail = NULL;
     last->next = NULL;
-    C.queued -= n;
 
     cJSON *all = cJSON_CreateArray();
     for (struct pending *p = first; p; p = p->next)
@@ -121,11 +120,8 @@ void xcommit_add(struct xrun *xr, cJSON *seg) {
   else
     C.head = p;
   C.tail = p;
-  C.queued++;
   flush();
 }
-
-int xcommit_pending(void) { return C.queued + C.in_flight; }
 
 int xcommit_init(struct server *srv) {
   C.srv = srv;
