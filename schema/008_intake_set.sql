@@ -6,8 +6,8 @@
 --                          status changes, cancellations, status_changed events, runs) plus
 --                          one for wait signals; it returns each new run's context, so the
 --                          executor starts it without loading it again. A group whose events
---                          touch one record twice, or carry fan-page conversations, takes
---                          flowd_intake_loop (the per-event intake of 002, same answer).
+--                          touch one record twice, or carry fan-page conversations, goes
+--                          through flowd_intake_loop (the per-event intake of 002).
 --   flowd_commit_segments  the segments of many runs in one statement: steps, the runs' new
 --                          state (checking every lease), and their record updates through one
 --                          intake. A run no longer held makes it raise: flowd then commits
@@ -18,106 +18,15 @@
 -- Folds record patches in order: a || b || c.
 CREATE AGGREGATE flowd_merge(jsonb) (SFUNC = jsonb_concat, STYPE = jsonb, INITCOND = '{}');
 
--- The intake of 002, event by event, with per-event cause and depth; its runs come with
--- their contexts (flowd_run_context), like those of the set-based intake.
+-- The intake of 002, event by event, stays as flowd_intake_loop: the set-based intake
+-- calls it for the groups it leaves to it.
 ALTER FUNCTION flowd_intake(jsonb, text, bigint, int, int, int) RENAME TO flowd_intake_loop;
-CREATE OR REPLACE FUNCTION flowd_intake_loop(p_events jsonb, p_owner text, p_cause bigint,
-                                             p_depth int, p_max_depth int, p_lease_ms int)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  e jsonb; v_id bigint; v_type text; v_data jsonb; v_key text;
-  v_kind text; v_verb text; v_rid text; v_changed text[];
-  v_old_status text; v_new_status text; v_sc bigint; v_sc_data jsonb;
-  accepted jsonb[] := '{}'; runs jsonb[] := '{}'; cancelled jsonb := '[]'; woken jsonb := '[]';
-  v_m jsonb; v_conv jsonb; v_cust jsonb;
-  v_cause bigint; v_depth int; limited boolean; any_limited boolean := false;
-BEGIN
-  FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
-    v_type := e->>'type'; v_key := e->>'key'; v_data := coalesce(e->'data', '{}');
-    v_cause := coalesce((e->>'cause')::bigint, p_cause);
-    v_depth := coalesce((e->>'depth')::int, p_depth);
-    limited := v_depth > p_max_depth;
-    any_limited := any_limited OR limited;
-    v_kind := NULL; v_rid := NULL; v_verb := NULL; v_changed := NULL;
-    v_old_status := NULL; v_new_status := NULL; v_conv := NULL;
-    IF v_type IN ('message.received', 'comment.created', 'livestream.comment') THEN
-      v_conv := flowd_conversation_of(v_type, v_data, v_key);
-    END IF;
-    IF v_conv IS NOT NULL THEN
-      v_kind := 'conversation'; v_verb := 'updated'; v_rid := v_conv->>'id';
-    ELSIF v_type ~ '^[a-z][a-z0-9_]*\.(created|updated|deleted)$' AND v_data ? 'id' THEN
-      v_kind := split_part(v_type, '.', 1);
-      v_verb := split_part(v_type, '.', 2);
-      v_rid := v_data->>'id';
-    END IF;
-    IF v_key IS NOT NULL THEN
-      PERFORM pg_advisory_xact_lock(74635, hashtext(v_key));
-      SELECT id INTO v_id FROM events WHERE key = v_key LIMIT 1;
-      IF FOUND THEN
-        accepted := array_append(accepted, jsonb_build_object('id', v_id, 'duplicate', true));
-        CONTINUE;
-      END IF;
-    END IF;
-    INSERT INTO events (type, key, data, record_kind, record_id, cause_run, depth)
-    VALUES (v_type, v_key, v_data, v_kind, v_rid, v_cause, v_depth) RETURNING id INTO v_id;
-    accepted := array_append(accepted, jsonb_build_object('id', v_id, 'duplicate', false));
-    IF v_conv IS NOT NULL THEN
-      v_cust := v_data->'customer';
-      IF jsonb_typeof(v_cust) = 'object' AND v_cust ? 'id' THEN
-        PERFORM flowd_apply_record('customer', 'updated', v_cust, false);
-      END IF;
-      SELECT a.old_status, a.new_status INTO v_old_status, v_new_status
-      FROM flowd_apply_record('conversation', 'updated', v_conv, false) a;
-    ELSIF v_kind IS NOT NULL THEN
-      SELECT a.old_status, a.new_status INTO v_old_status, v_new_status
-      FROM flowd_apply_record(v_kind, v_verb, v_data,
-                              coalesce((e->>'replace')::boolean, false)) a;
-      SELECT array_agg(k) INTO v_changed FROM jsonb_object_keys(v_data) k;
-    END IF;
-    woken := woken || flowd_signal(v_id, v_type);
-    IF NOT limited THEN
-      FOR v_m IN SELECT jsonb_array_elements(flowd_match(v_id, v_type, v_data, v_kind, v_rid,
-                                                          v_changed, p_owner, v_depth,
-                                                          p_lease_ms)) LOOP
-        runs := array_append(runs, v_m);
-      END LOOP;
-    END IF;
-    IF v_new_status IS DISTINCT FROM v_old_status AND v_new_status IS NOT NULL
-       AND v_verb <> 'deleted' THEN
-      WITH c AS (
-        UPDATE runs SET status = 'cancelled', due_at = NULL, finished_at = now(),
-               updated_at = now(),
-               reason = format('%s %s left status "%s" (now "%s")', v_kind, v_rid,
-                               hold_status, v_new_status)
-        WHERE record_kind = v_kind AND record_id = v_rid AND hold_status IS NOT NULL
-          AND hold_status <> v_new_status AND status IN ('running', 'waiting')
-        RETURNING id, flow_id, reason)
-      SELECT cancelled || coalesce(jsonb_agg(jsonb_build_object('id', id, 'flow_id', flow_id,
-             'reason', reason)), '[]') INTO cancelled FROM c;
-      v_sc_data := jsonb_build_object('id', v_rid, 'from', v_old_status, 'to', v_new_status);
-      INSERT INTO events (type, data, record_kind, record_id, cause_run, depth)
-      VALUES (v_kind || '.status_changed', v_sc_data, v_kind, v_rid, v_cause, v_depth)
-      RETURNING id INTO v_sc;
-      woken := woken || flowd_signal(v_sc, v_kind || '.status_changed');
-      IF NOT limited THEN
-        FOR v_m IN SELECT jsonb_array_elements(flowd_match(v_sc, v_kind || '.status_changed',
-                                                            v_sc_data, v_kind, v_rid, NULL,
-                                                            p_owner, v_depth, p_lease_ms)) LOOP
-          runs := array_append(runs, v_m);
-        END LOOP;
-      END IF;
-    END IF;
-  END LOOP;
-  RETURN jsonb_build_object(
-    'accepted', to_jsonb(accepted),
-    'runs', (SELECT coalesce(jsonb_agg(flowd_run_context((r->>'id')::bigint) ORDER BY o), '[]')
-             FROM unnest(runs) WITH ORDINALITY AS u(r, o)),
-    'cancelled', cancelled, 'woken', woken, 'depth_limited', any_limited);
-END $$;
 
 -- The set-based intake (see the top of this file). Same arguments and answer as
--- flowd_intake_loop: {"accepted": [{"id", "duplicate"}...], "runs": [<run context>...],
--- "cancelled": [...], "woken": [...], "depth_limited": bool}.
+-- flowd_intake_loop: {"accepted": [{"id", "duplicate"}...], "runs": [...], "cancelled": [...],
+-- "woken": [...], "depth_limited": bool}; its runs are whole contexts (flowd_run_context's
+-- shape), those of the event-by-event path {id, flow_id, version, trigger, event_id}, which
+-- the executor loads.
 CREATE FUNCTION flowd_intake(p_events jsonb, p_owner text, p_cause bigint, p_depth int,
                              p_max_depth int, p_lease_ms int)
 RETURNS jsonb LANGUAGE plpgsql
@@ -128,6 +37,8 @@ DECLARE
   v_ids bigint[];
   v_types text[];
   v_woken jsonb := '[]';
+  b record;
+  r jsonb;
 BEGIN
   -- Fan-page events (conversations) and groups that touch a record twice go event by event:
   -- each event must see the record as the one before it left it.
@@ -147,7 +58,24 @@ BEGIN
                     AND jsonb_typeof(e->'data'->'customer') = 'object'
                     AND e->'data'->'customer' ? 'id') k
                 GROUP BY kind, rid HAVING count(*) > 1) THEN
-    RETURN flowd_intake_loop(p_events, p_owner, p_cause, p_depth, p_max_depth, p_lease_ms);
+    -- One call per stretch of consecutive events with the same cause and depth, in order.
+    v := '{"accepted": [], "runs": [], "cancelled": [], "woken": [], "depth_limited": false}';
+    FOR b IN
+      SELECT x.cause, x.depth, jsonb_agg(x.e - 'cause' - 'depth' ORDER BY x.ord) AS evs
+      FROM (SELECT y.*, y.ord - row_number() OVER (PARTITION BY y.cause, y.depth
+                                                   ORDER BY y.ord) AS stretch
+            FROM (SELECT a.e, a.ord, coalesce((a.e->>'cause')::bigint, p_cause) AS cause,
+                         coalesce((a.e->>'depth')::int, p_depth) AS depth
+                  FROM jsonb_array_elements(p_events) WITH ORDINALITY AS a(e, ord)) y) x
+      GROUP BY x.stretch, x.cause, x.depth ORDER BY min(x.ord)
+    LOOP
+      r := flowd_intake_loop(b.evs, p_owner, b.cause, b.depth, p_max_depth, p_lease_ms);
+      v := jsonb_build_object(
+        'accepted', (v->'accepted') || (r->'accepted'), 'runs', (v->'runs') || (r->'runs'),
+        'cancelled', (v->'cancelled') || (r->'cancelled'), 'woken', (v->'woken') || (r->'woken'),
+        'depth_limited', (v->'depth_limited')::boolean OR (r->'depth_limited')::boolean);
+    END LOOP;
+    RETURN v;
   END IF;
   -- A repeated key is a duplicate: intakes of one key take turns on a lock of its hash (held
   -- to the commit), taken in one order so that two groups cannot deadlock.
