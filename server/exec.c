@@ -338,7 +338,22 @@ void exec_take(cJSON *result) {
     uv_timer_start(&X.poll, on_poll, 0, POLL_MS);
 }
 
+int exec_run_watched(double run_id, const char *flow_id, const char *type) {
+  char topic[128];
+  snprintf(topic, sizeof topic, "flow:%s", flow_id ? flow_id : "");
+  if (ws_wanted(topic))
+    return 1;
+  if ((!strcmp(type, "run.started") || !strcmp(type, "run.finished")) && ws_wanted("runs"))
+    return 1;
+  snprintf(topic, sizeof topic, "run:%.0f", run_id);
+  return ws_wanted(topic);
+}
+
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg) {
+  if (!exec_run_watched(run_id, flow_id, type)) {
+    cJSON_Delete(msg);
+    return;
+  }
   char topic[128];
   cJSON_AddStringToObject(msg, "flow_id", flow_id ? flow_id : "");
   if (!cJSON_GetObjectItem(msg, "run_id"))

@@ -100,6 +100,8 @@ void xcommit_add(struct xrun *xr, cJSON *seg);
 
 /* exec.c */
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg);
+/* Whether a message of that type about the run would reach anybody (see ws_wanted). */
+int exec_run_watched(double run_id, const char *flow_id, const char *type);
 void exec_active_add(int d);
 /* A segment committed (finished: the run reached a final status). */
 void exec_count_commit(int finished);

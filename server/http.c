@@ -2,7 +2,9 @@
  *
  * Invariants: a struct http_req lives from LWS_CALLBACK_HTTP until both (a) its reply was
  * made and (b) it was written or its connection closed. Writes happen only in the writeable
- * callback, one lws_write() per callback: first the headers, then the body in chunks. */
+ * callback, one lws_write() per callback: first the headers, then the body in chunks; over
+ * HTTP/1 a body of up to SMALL_BODY bytes goes in the headers' write (one send, and one
+ * writeable callback, per reply such as an event's 202). */
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
@@ -18,6 +20,7 @@
 #include "server/ws.h"
 
 #define CHUNK (64 * 1024)
+#define SMALL_BODY 4096
 #define MAX_ROUTES 128
 #define MAX_STATUSES 12
 #define NBUCKETS 12
@@ -475,9 +478,11 @@ static void dispatch(struct http_req *req) {
 
 /* ---- writing ---- */
 
+/* Writes the headers, and a small body with them over HTTP/1 (an HTTP/2 stream frames its
+ * body apart). */
 static int write_headers(struct lws *wsi, struct http_req *req) {
-  unsigned char buf[LWS_PRE + 2048];
-  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+  unsigned char buf[LWS_PRE + 2048 + SMALL_BODY];
+  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + 2048 - 1;
   if (lws_add_http_common_headers(wsi, req->status, req->resp_type, req->resp_len, &p, end))
     return -1;
   char *line = req->resp_headers;
@@ -494,9 +499,17 @@ static int write_headers(struct lws *wsi, struct http_req *req) {
       return -1;
     line = eol + 2;
   }
-  if (lws_finalize_write_http_header(wsi, start, &p, end))
-    return -1;
   req->headers_sent = 1;
+  if (req->resp_len > SMALL_BODY || lws_get_network_wsi(wsi) != wsi)
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+  if (lws_finalize_http_header(wsi, &p, end))
+    return -1;
+  if (req->resp_len > 0)
+    memcpy(p, req->resp + LWS_PRE, req->resp_len);
+  int n = (int)(p - start) + (int)req->resp_len;
+  if (lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP_HEADERS) != n)
+    return -1;
+  req->resp_off = req->resp_len;
   return 0;
 }
 
@@ -508,7 +521,7 @@ static int on_writeable(struct lws *wsi, struct pss *pss) {
   if (!req->headers_sent) {
     if (write_headers(wsi, req))
       return -1;
-    if (req->resp_len > 0) {
+    if (req->resp_off < req->resp_len) {
       lws_callback_on_writable(wsi);
       return 0;
     }

@@ -105,6 +105,8 @@ static void send_next(void);
 static void group_done(void *data, int rc, const struct db_result *r) {
   struct group *g = data;
   I.in_flight--;
+  /* The next group goes first: PostgreSQL commits it while this one's runs execute here. */
+  send_next();
   cJSON *result = rc == 0 ? api_row_json(r, 0, 0) : NULL;
   if (rc == 0 && !result)
     rc = ERR_DB;
@@ -129,7 +131,6 @@ static void group_done(void *data, int rc, const struct db_result *r) {
     exec_take(result);
   cJSON_Delete(result);
   free(g);
-  send_next();
 }
 
 /* Sends every queued waiter with the same cause and depth as the first as one group. */

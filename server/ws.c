@@ -536,6 +536,15 @@ int ws_init(struct server *srv) {
   return 0;
 }
 
+int ws_wanted(const char *topic) {
+  if (!W.ready || W.closing || !topic)
+    return 0;
+  if (ws_topic_subscribers(topic) || ws_peers_sending())
+    return 1;
+  ws_peers_withhold();
+  return 0;
+}
+
 void ws_publish(const char *topic, const char *type, cJSON *msg) {
   if (!W.ready || W.closing || !topic || !type || strlen(topic) > TOPIC_MAX) {
     cJSON_Delete(msg);

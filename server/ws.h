@@ -44,6 +44,11 @@ const struct lws_protocols *ws_protocol(void);
  * Never blocks and never fails the caller: without subscribers the message is dropped. */
 void ws_publish(const char *topic, const char *type, cJSON *msg);
 
+/* Whether a message published to topic now would go anywhere (a subscriber here, or other
+ * processes being sent to); when not, it counts as withheld (ws_peers_withhold). Lets a
+ * publisher skip building messages nobody will get. */
+int ws_wanted(const char *topic);
+
 /* Closes every client and stops the hub (shutdown). */
 void ws_shutdown(void);
 
