@@ -338,7 +338,8 @@ void exec_take(cJSON *result) {
     uv_timer_start(&X.poll, on_poll, 0, POLL_MS);
 }
 
-int exec_run_watched(double run_id, const char *flow_id, const char *type) {
+/* Whether a message of that type about the run would reach anybody (see ws_wanted). */
+static int run_watched(double run_id, const char *flow_id, const char *type) {
   char topic[128];
   snprintf(topic, sizeof topic, "flow:%s", flow_id ? flow_id : "");
   if (ws_wanted(topic))
@@ -349,11 +350,7 @@ int exec_run_watched(double run_id, const char *flow_id, const char *type) {
   return ws_wanted(topic);
 }
 
-void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg) {
-  if (!exec_run_watched(run_id, flow_id, type)) {
-    cJSON_Delete(msg);
-    return;
-  }
+static void publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg) {
   char topic[128];
   cJSON_AddStringToObject(msg, "flow_id", flow_id ? flow_id : "");
   if (!cJSON_GetObjectItem(msg, "run_id"))
@@ -364,6 +361,19 @@ void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSO
     ws_publish("runs", type, cJSON_Duplicate(msg, 1));
   snprintf(topic, sizeof topic, "run:%.0f", run_id);
   ws_publish(topic, type, msg);
+}
+
+void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg) {
+  if (run_watched(run_id, flow_id, type))
+    publish_run(run_id, flow_id, type, msg);
+  else
+    cJSON_Delete(msg);
+}
+
+void exec_publish_run_copy(double run_id, const char *flow_id, const char *type,
+                           const cJSON *msg) {
+  if (run_watched(run_id, flow_id, type))
+    publish_run(run_id, flow_id, type, cJSON_Duplicate(msg, 1));
 }
 
 /* A delivery of one of our runs became final: its run is due now (the database trigger on

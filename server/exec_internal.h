@@ -99,9 +99,12 @@ int xcommit_init(struct server *srv);
 void xcommit_add(struct xrun *xr, cJSON *seg);
 
 /* exec.c */
+/* Publishes msg (taken) about the run to its flow's, its own and (run.started/finished)
+ * the "runs" topics; nothing is built when nobody anywhere would get it (ws_wanted). */
 void exec_publish_run(double run_id, const char *flow_id, const char *type, cJSON *msg);
-/* Whether a message of that type about the run would reach anybody (see ws_wanted). */
-int exec_run_watched(double run_id, const char *flow_id, const char *type);
+/* The same with a copy of msg (borrowed), made only when somebody would get it. */
+void exec_publish_run_copy(double run_id, const char *flow_id, const char *type,
+                           const cJSON *msg);
 void exec_active_add(int d);
 /* A segment committed (finished: the run reached a final status). */
 void exec_count_commit(int finished);

@@ -20,6 +20,7 @@
 #include "server/ws.h"
 
 #define CHUNK (64 * 1024)
+#define HEADERS_MAX 2048
 #define SMALL_BODY 4096
 #define MAX_ROUTES 128
 #define MAX_STATUSES 12
@@ -481,8 +482,8 @@ static void dispatch(struct http_req *req) {
 /* Writes the headers, and a small body with them over HTTP/1 (an HTTP/2 stream frames its
  * body apart). */
 static int write_headers(struct lws *wsi, struct http_req *req) {
-  unsigned char buf[LWS_PRE + 2048 + SMALL_BODY];
-  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + 2048 - 1;
+  unsigned char buf[LWS_PRE + HEADERS_MAX + SMALL_BODY];
+  unsigned char *start = buf + LWS_PRE, *p = start, *end = start + HEADERS_MAX - 1;
   if (lws_add_http_common_headers(wsi, req->status, req->resp_type, req->resp_len, &p, end))
     return -1;
   char *line = req->resp_headers;

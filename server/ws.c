@@ -546,13 +546,8 @@ int ws_wanted(const char *topic) {
 }
 
 void ws_publish(const char *topic, const char *type, cJSON *msg) {
-  if (!W.ready || W.closing || !topic || !type || strlen(topic) > TOPIC_MAX) {
-    cJSON_Delete(msg);
-    return;
-  }
   /* Most run:<id> topics have no subscriber anywhere: then there is nothing to render. */
-  if (!ws_topic_subscribers(topic) && !ws_peers_sending()) {
-    ws_peers_withhold();
+  if (!type || !topic || strlen(topic) > TOPIC_MAX || !ws_wanted(topic)) {
     cJSON_Delete(msg);
     return;
   }

@@ -625,10 +625,9 @@ static void commit(struct xrun *xr) {
 static void publish_all(struct xrun *xr) {
   const cJSON *m;
   cJSON_ArrayForEach(m, xr->publish) {
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(m, "type"));
-    if (exec_run_watched((double)xr->id, xr->flow_id, type))
-      exec_publish_run((double)xr->id, xr->flow_id, type,
-                       cJSON_Duplicate(cJSON_GetObjectItem(m, "msg"), 1));
+    exec_publish_run_copy((double)xr->id, xr->flow_id,
+                          cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")),
+                          cJSON_GetObjectItem(m, "msg"));
   }
   if (xr->final != RUN_RUNNING && xr->final != RUN_WAITING) {
     cJSON *msg = cJSON_CreateObject();
