@@ -380,14 +380,7 @@ void pick_record(struct step *s, const struct pick_result *res, const char *kind
                  const char *id) {
   if (!res->staff || step_is_test(s) || !kind || !id)
     return;
-  char run[24];
-  snprintf(run, sizeof run, "%lld", step_run_id(s));
-  const char *params[8] = {run, step_node_id(s), kind, id, res->customer, res->scope,
-                           res->staff, res->team};
-  db_batch_add(step_batch(s), "pick_assignment",
-               "INSERT INTO assignments (run_id, node_id, target_kind, target_id, customer_id, "
-               "scope, staff_id, team_id) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8)",
-               8, params);
+  step_record_assignment(s, kind, id, res->customer, res->scope, res->staff, res->team);
 }
 
 const char *pick_subject(struct step *s) {

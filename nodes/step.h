@@ -92,6 +92,11 @@ void step_set_var(struct step *s, const char *name, cJSON *value);
 int step_update_record(struct step *s, const char *kind, const char *id, cJSON *patch);
 /* Creates a record (e.g. a task) through <kind>.created. Takes data (must have "id"). */
 void step_create_record(struct step *s, const char *kind, cJSON *data);
+/* Records that staff (in team, or NULL) became the owner of record kind/id (customer and
+ * scope, or NULL: stickiness per customer): a row of assignments, written with the outcome. */
+void step_record_assignment(struct step *s, const char *kind, const char *id,
+                            const char *customer, const char *scope, const char *staff,
+                            const char *team);
 /* The transaction the outcome commits in, for effects of a node's own (outbox rows). */
 struct db_batch *step_batch(struct step *s);
 /* Publishes a websocket message after the commit (takes msg). */

@@ -170,6 +170,24 @@ void step_set_var(struct step *s, const char *name, cJSON *value) {
 
 struct db_batch *step_batch(struct step *s) { return s->run->effects; }
 
+static void add_str(cJSON *o, const char *k, const char *v) {
+  cJSON_AddItemToObject(o, k, v ? cJSON_CreateString(v) : cJSON_CreateNull());
+}
+
+void step_record_assignment(struct step *s, const char *kind, const char *id,
+                            const char *customer, const char *scope, const char *staff,
+                            const char *team) {
+  cJSON *a = cJSON_CreateObject();
+  add_str(a, "node_id", graph_node_id(s->node));
+  add_str(a, "target_kind", kind);
+  add_str(a, "target_id", id);
+  add_str(a, "customer_id", customer);
+  add_str(a, "scope", scope);
+  add_str(a, "staff_id", staff);
+  add_str(a, "team_id", team);
+  cJSON_AddItemToArray(s->run->assignments, a);
+}
+
 void step_set_staff(struct step *s, cJSON *staff) {
   cJSON *scope = s->run->scope;
   if (cJSON_GetObjectItem(scope, "staff"))

@@ -52,6 +52,7 @@ struct xrun {
   cJSON *scope;    /* event, records, nodes, vars, flow, run, ~waits */
   cJSON *steps;    /* step rows to upsert */
   cJSON *record_events; /* effects through flowd_intake, caused by this run */
+  cJSON *assignments;   /* rows of assignments (step_record_assignment) */
   cJSON *waits_add;     /* [{node, type}] */
   cJSON *waits_del;     /* [node] */
   cJSON *signals;       /* loaded signals not consumed yet */

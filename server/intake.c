@@ -100,6 +100,111 @@ const char *intake_check_event(const cJSON *ev, const char **field) {
   return NULL;
 }
 
+/* ---- which groups the set-based intake takes (the test of schema/008's flowd_intake) ---- */
+
+struct intake_key {
+  char *key;   /* kind, US, id */
+  int inline_; /* an inline customer (these may repeat among themselves) */
+};
+
+static int is_kind(const char *t, size_t n) {
+  if (n == 0 || !(t[0] >= 'a' && t[0] <= 'z'))
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+      return 0;
+  return 1;
+}
+
+static void add_key(struct intake_keys *ks, const char *kind, size_t kn, const char *id,
+                    int inline_) {
+  if (ks->n == ks->cap) {
+    size_t cap = ks->cap ? ks->cap * 2 : 32;
+    struct intake_key *k = realloc(ks->keys, cap * sizeof *k);
+    if (!k) {
+      ks->one_by_one = 1;
+      return;
+    }
+    ks->keys = k;
+    ks->cap = cap;
+  }
+  size_t in = strlen(id);
+  char *key = malloc(kn + 1 + in + 1);
+  if (!key) {
+    ks->one_by_one = 1;
+    return;
+  }
+  memcpy(key, kind, kn);
+  key[kn] = '\x1f';
+  memcpy(key + kn + 1, id, in + 1);
+  ks->keys[ks->n++] = (struct intake_key){key, inline_};
+}
+
+void intake_keys_add(struct intake_keys *ks, const cJSON *events) {
+  static const char *const fan_page[] = {"message.received", "comment.created",
+                                         "livestream.comment"};
+  const cJSON *ev;
+  cJSON_ArrayForEach(ev, events) {
+    if (ks->one_by_one)
+      return;
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+    if (!type) {
+      ks->one_by_one = 1;
+      return;
+    }
+    const cJSON *page = cJSON_GetObjectItemCaseSensitive(data, "page_id");
+    for (size_t i = 0; i < sizeof fan_page / sizeof fan_page[0]; i++)
+      if (!strcmp(type, fan_page[i]) && page && !cJSON_IsNull(page) &&
+          !(cJSON_IsString(page) && !page->valuestring[0]))
+        ks->one_by_one = 1;
+    const char *dot = strchr(type, '.');
+    if (!dot || strcmp(dot, ".updated") || !is_kind(type, (size_t)(dot - type)) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "id")) ||
+        cJSON_GetObjectItemCaseSensitive(data, "status") ||
+        cJSON_GetObjectItemCaseSensitive(data, "customer") ||
+        cJSON_GetObjectItemCaseSensitive(ev, "replace"))
+      ks->not_patch = 1;
+    if (ks->one_by_one || !is_record_verb(type) || !is_kind(type, (size_t)(dot - type)) ||
+        !cJSON_IsObject(data) || !cJSON_GetObjectItemCaseSensitive(data, "id"))
+      continue;
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "id"));
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(data, "customer");
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(cust, "id");
+    size_t kn = (size_t)(dot - type);
+    int is_customer = kn == 8 && !strncmp(type, "customer", 8);
+    if (!id || (!is_customer && cJSON_IsObject(cust) && cid && !cJSON_IsString(cid))) {
+      ks->one_by_one = 1; /* ids that are not strings: the careful way */
+      return;
+    }
+    add_key(ks, type, kn, id, 0);
+    if (!is_customer && cJSON_IsObject(cust) && cid)
+      add_key(ks, "customer", 8, cid->valuestring, 1);
+  }
+}
+
+static int key_cmp(const void *a, const void *b) {
+  return strcmp(((const struct intake_key *)a)->key, ((const struct intake_key *)b)->key);
+}
+
+int intake_keys_set_based(struct intake_keys *ks) {
+  int ok = !ks->one_by_one;
+  if (ok && ks->n > 1)
+    qsort(ks->keys, ks->n, sizeof *ks->keys, key_cmp);
+  /* A record twice, or a record that is also an inline customer: one by one. */
+  for (size_t i = 0, j; ok && i < ks->n; i = j) {
+    int records = 0, inlines = 0;
+    for (j = i; j < ks->n && !strcmp(ks->keys[j].key, ks->keys[i].key); j++)
+      ks->keys[j].inline_ ? inlines++ : records++;
+    ok = records == 0 || (records == 1 && inlines == 0);
+  }
+  for (size_t i = 0; i < ks->n; i++)
+    free(ks->keys[i].key);
+  free(ks->keys);
+  *ks = (struct intake_keys){0};
+  return ok;
+}
+
 static void send_next(void);
 
 static void group_done(void *data, int rc, const struct db_result *r) {
@@ -157,6 +262,9 @@ static void send_next(void) {
     for (int k = 0; k < n; k++)
       cJSON_AddItemReferenceToArray(all, cJSON_GetArrayItem(w->events, k));
   }
+  struct intake_keys ks = {0};
+  intake_keys_add(&ks, all);
+  int set_based = intake_keys_set_based(&ks);
   char *text = cJSON_PrintUnformatted(all);
   cJSON_Delete(all);
   char cause_s[24], depth_s[16], max_s[16], lease_s[16];
@@ -166,9 +274,14 @@ static void send_next(void) {
   snprintf(lease_s, sizeof lease_s, "%d", exec_lease_ms());
   const char *params[6] = {text, exec_owner(), cause ? cause_s : NULL, depth_s, max_s, lease_s};
   I.in_flight++;
-  db_query(I.srv->db, "intake",
-           "SELECT flowd_intake($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6, params,
-           group_done, g);
+  if (set_based)
+    db_query(I.srv->db, "intake_set",
+             "SELECT flowd_intake_set($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6,
+             params, group_done, g);
+  else
+    db_query(I.srv->db, "intake",
+             "SELECT flowd_intake($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6,
+             params, group_done, g);
   free(text);
 }
 

@@ -2,7 +2,7 @@
  *
  * A run's segment (not a test run's, nor a discarded one's) is queued here instead of
  * committing on its own; the queue goes to PostgreSQL as one call of flowd_commit_segments
- * (schema/008_intake_set.sql) followed by the segments' own effects, all one transaction.
+ * (schema/011_lighter_commits.sql) followed by the segments' own effects, all one transaction.
  * While up to MAX_IN_FLIGHT groups are being committed the next one fills up, so commits per
  * second stay bounded while runs per second grow with load.
  *
@@ -87,17 +87,26 @@ static void flush(void) {
     last->next = NULL;
 
     cJSON *all = cJSON_CreateArray();
-    for (struct pending *p = first; p; p = p->next)
+    struct intake_keys ks = {0};
+    int fresh = 1;
+    for (struct pending *p = first; p; p = p->next) {
       cJSON_AddItemReferenceToArray(all, p->seg);
+      intake_keys_add(&ks, p->xr->record_events);
+      fresh &= p->xr->fresh;
+    }
     char *text = cJSON_PrintUnformatted(all);
     cJSON_Delete(all);
     char maxd[16], lease[16];
     snprintf(maxd, sizeof maxd, "%d", INTAKE_MAX_DEPTH);
     snprintf(lease, sizeof lease, "%d", exec_lease_ms());
-    const char *params[4] = {text, exec_owner(), maxd, lease};
+    int patches = !ks.not_patch;
+    const char *params[7] = {text, exec_owner(), maxd, lease,
+                             intake_keys_set_based(&ks) ? "true" : "false",
+                             patches ? "true" : "false", fresh ? "true" : "false"};
     struct db_batch *b = db_batch_new();
-    db_batch_add(b, "xcommit", "SELECT flowd_commit_segments($1::jsonb, $2, $3::int, $4::int)",
-                 4, params);
+    db_batch_add(b, "xcommit",
+                 "SELECT flowd_commit_segments($1::jsonb, $2, $3::int, $4::int, $5::boolean, "
+                 "$6::boolean, $7::boolean)", 7, params);
     for (struct pending *p = first; p; p = p->next)
       db_batch_copy(b, p->xr->effects);
     free(text);

@@ -32,6 +32,7 @@ static void xrun_free(struct xrun *xr) {
   cJSON_Delete(xr->scope);
   cJSON_Delete(xr->steps);
   cJSON_Delete(xr->record_events);
+  cJSON_Delete(xr->assignments);
   cJSON_Delete(xr->waits_add);
   cJSON_Delete(xr->waits_del);
   cJSON_Delete(xr->signals);
@@ -420,6 +421,7 @@ void xrun_start(cJSON *ctx, const struct graph *test_graph,
   xr->now_ms = time_now_ms();
   xr->steps = cJSON_CreateArray();
   xr->record_events = cJSON_CreateArray();
+  xr->assignments = cJSON_CreateArray();
   xr->waits_add = cJSON_CreateArray();
   xr->waits_del = cJSON_CreateArray();
   xr->publish = cJSON_CreateArray();
@@ -492,10 +494,13 @@ static void saved_state(struct xrun *xr, cJSON **state, cJSON **scope, char *due
   due[0] = '\0';
   if (!xr->g)
     return;
-  *state = walk_save(&xr->walk);
+  /* A run that succeeded is never loaded again: of its scope only the vars are shown (the
+   * runs API), and its state stays as it was. A failed one keeps both for a retry. */
+  int done = xr->final == RUN_SUCCEEDED;
+  *state = done ? NULL : walk_save(&xr->walk);
   cJSON *keep = cJSON_CreateObject();
-  static const char *const kept[] = {"nodes", "vars", "~waits", "~event", "staff"};
-  for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+  static const char *const kept[] = {"vars", "nodes", "~waits", "~event", "staff"};
+  for (size_t k = 0; k < (done ? 1 : sizeof kept / sizeof kept[0]); k++) {
     cJSON *v = cJSON_GetObjectItem(xr->scope, kept[k]);
     if (v)
       cJSON_AddItemToObject(keep, kept[k], cJSON_Duplicate(v, 1));
@@ -552,6 +557,18 @@ void xrun_commit_alone(struct xrun *xr) {
                "SELECT flowd_commit_segment($1::bigint, $2, $3::jsonb, $4, $5::jsonb, "
                "$6::jsonb, $7::timestamptz, $8, $9, $10::jsonb, $11::text[], $12::bigint, "
                "$13::jsonb, $14::int, $15::int, $16::int, $17::boolean)", 17, p);
+  if (cJSON_GetArraySize(xr->assignments) > 0) {
+    char *rows = cJSON_PrintUnformatted(xr->assignments);
+    const char *ap[2] = {id, rows};
+    db_batch_add(b, "xrun_assignments",
+                 "INSERT INTO assignments (run_id, node_id, target_kind, target_id, customer_id, "
+                 "scope, staff_id, team_id) SELECT $1::bigint, a.node_id, a.target_kind, "
+                 "a.target_id, a.customer_id, coalesce(a.scope, ''), a.staff_id, a.team_id "
+                 "FROM jsonb_to_recordset($2::jsonb) AS a(node_id text, target_kind text, "
+                 "target_id text, customer_id text, scope text, staff_id text, team_id text)",
+                 2, ap);
+    free(rows);
+  }
   db_batch_append(b, xr->effects);
   db_submit(exec_server()->db, b, committed, xr);
   free(steps);
@@ -567,7 +584,7 @@ int xrun_touches_waits(const struct xrun *xr) {
          cJSON_GetArraySize(xr->signals) > 0 || xr->final == RUN_WAITING;
 }
 
-/* The segment as one element of flowd_commit_segments (schema/008_intake_set.sql). */
+/* The segment as one element of flowd_commit_segments (schema/011_lighter_commits.sql). */
 static cJSON *segment_json(struct xrun *xr) {
   cJSON *seg = cJSON_CreateObject();
   cJSON *state, *scope;
@@ -588,6 +605,8 @@ static cJSON *segment_json(struct xrun *xr) {
   }
   if (xr->reason)
     cJSON_AddStringToObject(seg, "reason", xr->reason);
+  if (cJSON_GetArraySize(xr->assignments) > 0)
+    cJSON_AddItemReferenceToObject(seg, "assignments", xr->assignments);
   if (xrun_touches_waits(xr)) {
     /* Waits to add, the nodes still waiting, the signals consumed (see the SQL). */
     cJSON_AddTrueToObject(seg, "touched");
