@@ -1,8 +1,9 @@
-/* The set-based intake and the group commit of run segments (schema/008_intake_set.sql)
- * against a real flowd and PostgreSQL: one request carrying records, inline customers that
- * repeat, a status change that cancels a held run, keys repeated inside the request and from
- * before; a request that touches one record twice (event by event); and a group of segments
- * in which one run was cancelled meanwhile (the others still commit). */
+/* The set-based intake and the group commit of run segments (schema/008_intake_set.sql,
+ * 011_lighter_commits.sql) against a real flowd and PostgreSQL: one request carrying records,
+ * inline customers that repeat, a status change that cancels a held run, keys repeated inside
+ * the request and from before; a request that touches one record twice (event by event); a
+ * group of segments in which one run was cancelled meanwhile (the others still commit); and
+ * plain patches, which leave what the whole intake leaves. */
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -253,5 +254,72 @@ TEST_PG(intake_concurrent_requests_on_one_record_apply_in_event_order) {
                         "WHERE prev IS NOT NULL AND f IS DISTINCT FROM prev"), 0);
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events WHERE type = 'order.status_changed' AND "
                         "record_id = 'X'"), POSTERS * EACH + 1);
+  stop();
+}
+
+/* The records and events that one set of patches leaves, for orders whose id ends in sfx. */
+static char *patched(const char *sfx) {
+  char q[1024];
+  snprintf(q, sizeof q,
+           "SELECT jsonb_build_object('records', (SELECT jsonb_agg(jsonb_build_object('id', "
+           "left(id, 1), 'data', data - 'id', 'status', status, 'owner', owner_id, 'customer', "
+           "customer_id, 'deleted', deleted, 'version', version) ORDER BY id) FROM records "
+           "WHERE kind = 'order' AND id LIKE '_%s'), 'events', (SELECT jsonb_agg("
+           "jsonb_build_object('id', left(record_id, 1), 'data', data - 'id', 'cause', "
+           "cause_run, 'depth', depth) ORDER BY record_id) FROM events WHERE type = "
+           "'order.updated' AND record_id LIKE '_%s'))",
+           sfx, sfx);
+  return sql_value(test_pg_conninfo(), q);
+}
+
+/* flowd_patch_records (schema/011) stands in for the whole intake when the record updates
+ * are plain patches nothing listens to: it must leave exactly what flowd_intake_set leaves,
+ * for a record that exists (with a status), one that was deleted and one never seen. */
+TEST_PG(intake_plain_patches_leave_what_the_whole_intake_leaves) {
+  start();
+  const char *setup[] = {
+      "[{\"type\":\"order.created\",\"data\":{\"id\":\"A%s\",\"status\":\"new\",\"x\":1,"
+      "\"customer\":{\"id\":\"c\"}}}, {\"type\":\"order.created\",\"data\":{\"id\":\"B%s\","
+      "\"x\":2}}]",
+      "[{\"type\":\"order.deleted\",\"data\":{\"id\":\"B%s\"}}]"};
+  const char *patch =
+      "[{\"type\":\"order.updated\",\"cause\":7,\"depth\":1,\"data\":{\"id\":\"A%s\","
+      "\"owner_id\":\"s1\",\"x\":3}}, {\"type\":\"order.updated\",\"cause\":7,\"depth\":1,"
+      "\"data\":{\"id\":\"B%s\",\"owner_id\":\"s2\"}}, {\"type\":\"order.updated\","
+      "\"cause\":8,\"depth\":9,\"data\":{\"id\":\"C%s\",\"owner_id\":\"s3\",\"team_id\":\"t\"}}]";
+  char ev[1024], q[1400];
+  for (int k = 1; k <= 2; k++) {
+    const char *s = k == 1 ? "1" : "2";
+    for (size_t i = 0; i < 2; i++) {
+      snprintf(ev, sizeof ev, setup[i], s, s);
+      snprintf(q, sizeof q, "SELECT flowd_intake_set('%s', 'nobody', NULL, 0, 8, 30000)", ev);
+      free(sql_value(test_pg_conninfo(), q));
+    }
+  }
+  snprintf(ev, sizeof ev, patch, "1", "1", "1");
+  snprintf(q, sizeof q, "SELECT flowd_patch_records('%s', 8)->>'depth_limited'", ev);
+  char *limited = sql_value(test_pg_conninfo(), q);
+  ASSERT_STR_EQ(limited, "true"); /* C's event is at depth 9 */
+  free(limited);
+  snprintf(ev, sizeof ev, patch, "2", "2", "2");
+  snprintf(q, sizeof q, "SELECT flowd_intake_set('%s', 'nobody', NULL, 0, 8, 30000)", ev);
+  free(sql_value(test_pg_conninfo(), q));
+
+  char *a = patched("1"), *b = patched("2");
+  cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+  if (!json_same(ja, jb))
+    test_fail(__FILE__, __LINE__, "patch path:\n%s\nwhole intake:\n%s", a, b);
+  /* and what it left is what a patch means */
+  const cJSON *recs = cJSON_GetObjectItem(ja, "records");
+  ASSERT_INT_EQ(cJSON_GetArraySize(recs), 3);
+  ASSERT_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(ja, "events")), 3);
+  const cJSON *ra = cJSON_GetArrayItem(recs, 0);
+  ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(ra, "owner")), "s1");
+  ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(ra, "status")), "new");
+  ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(ra, "customer")), "c");
+  cJSON_Delete(ja);
+  cJSON_Delete(jb);
+  free(a);
+  free(b);
   stop();
 }
