@@ -5,6 +5,7 @@
 # and p50/p99 from event stored to run finished (from the database), and flowd's RSS and CPU.
 #
 #   bench/exec_bench.sh [FLOW_JSON] [SECONDS] [RATE (0 = as fast as accepted)] [CONNS] [BATCH]
+# BENCH_HISTORY_DAYS=N first makes the partitions N days of history leave (bench/lib.sh).
 # BENCH_SINK=1 starts a local HTTP sink (tests/tools/http_sink.py) and puts its port where the
 # flow says __SINK_PORT__ (bench/flows/ten_node.json: branch, join, webhook).
 set -euo pipefail

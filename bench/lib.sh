@@ -9,15 +9,30 @@ bench_start() {
   BENCH_TOKEN=bench-token
   FLOWD_LISTEN=127.0.0.1:$BENCH_PORT FLOWD_DATA=$BENCH_DATA FLOWD_ADMIN_TOKEN=$BENCH_TOKEN \
     FLOWD_LOG=warn FLOWD_DB_POOL=${FLOWD_DB_POOL:-4} FLOWD_RATE_LIMIT=off \
-    FLOWD_RATE_LIMIT_EVENTS=off ./build/flowd 2>"$BENCH_DATA/flowd.log" &
+    FLOWD_RATE_LIMIT_EVENTS=off "${FLOWD_BIN:-./build/flowd}" 2>"$BENCH_DATA/flowd.log" &
   BENCH_PID=$!
   trap 'kill $BENCH_PID 2>/dev/null; wait $BENCH_PID 2>/dev/null; rm -rf "$BENCH_DATA"' EXIT
   for _ in $(seq 150); do
-    curl -sf "http://127.0.0.1:$BENCH_PORT/healthz" >/dev/null && { wait_steady "$BENCH_PORT"; return 0; }
+    curl -sf "http://127.0.0.1:$BENCH_PORT/healthz" >/dev/null && {
+      bench_history
+      wait_steady "$BENCH_PORT"
+      return 0
+    }
     sleep 0.2
   done
   echo "flowd did not start; see $BENCH_DATA/flowd.log" >&2
   return 1
+}
+# BENCH_HISTORY_DAYS=N: the partitions N days of history leave behind (with the default
+# 30-day retention, what a database has after its first month), made empty: every statement
+# on events, runs and steps pays for each partition (schema/012_history_periods.sql).
+bench_history() {
+  local n=${BENCH_HISTORY_DAYS:-0}
+  [ "$n" -gt 0 ] || return 0
+  sql "SELECT flowd_ensure_day(d) FROM generate_series(
+         (extract(epoch FROM now())::bigint / 86400)::int - $n,
+         (extract(epoch FROM now())::bigint / 86400)::int - 2) d" >/dev/null
+  echo "history: $n days, $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'runs'::regclass") partitions of runs"
 }
 # Waits (at most 30 s) until the flowd on port $1 has left its start-up window: for ~12 s
 # after it starts, a process sends its websocket messages to other processes in case one

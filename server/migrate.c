@@ -107,7 +107,7 @@ static int apply(PGconn *c, const struct embedded_file *f, int v, struct err_det
   return exec_ok(c, "COMMIT", d);
 }
 
-static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
+static int migrate_locked(PGconn *c, int upto, int *version, struct err_detail *d) {
   int rc = exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                       " version int PRIMARY KEY, name text NOT NULL,"
                       " applied_at timestamptz NOT NULL DEFAULT now())", d);
@@ -125,7 +125,7 @@ static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
    * sorted by path, and paths sort by their zero-padded number. */
   for (const struct embedded_file *f = embedded_files; f->path; f++) {
     int v = version_of(f->path);
-    if (v < 0)
+    if (v < 0 || v > upto)
       continue;
     char vbuf[16];
     snprintf(vbuf, sizeof vbuf, "%d", v);
@@ -148,6 +148,11 @@ static int migrate_locked(PGconn *c, int *version, struct err_detail *d) {
 static void quiet_notice(void *arg, const char *msg) { (void)arg, (void)msg; }
 
 int migrate_run(const char *conninfo, int wait_s, int *version, struct err_detail *d) {
+  return migrate_run_upto(conninfo, wait_s, migrate_latest(), version, d);
+}
+
+int migrate_run_upto(const char *conninfo, int wait_s, int upto, int *version,
+                     struct err_detail *d) {
   PGconn *c = connect_with_retry(conninfo, wait_s, d);
   if (!c)
     return ERR_DBDOWN;
@@ -156,7 +161,7 @@ int migrate_run(const char *conninfo, int wait_s, int *version, struct err_detai
   snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
   int rc = exec_ok(c, lock, d);
   if (!rc) {
-    rc = migrate_locked(c, version, d);
+    rc = migrate_locked(c, upto, version, d);
     snprintf(lock, sizeof lock, "SELECT pg_advisory_unlock(%lld)", (long long)MIGRATE_LOCK_KEY);
     exec_ok(c, lock, NULL);
   }

@@ -13,6 +13,10 @@
  * so) or ERR_DB (a migration failed; nothing of it was applied). */
 int migrate_run(const char *conninfo, int wait_s, int *version, struct err_detail *detail);
 
+/* The same, applying only the migrations numbered up to upto (tests of an upgrade). */
+int migrate_run_upto(const char *conninfo, int wait_s, int upto, int *version,
+                     struct err_detail *detail);
+
 /* The newest migration this binary carries. */
 int migrate_latest(void);
 

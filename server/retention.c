@@ -1,4 +1,4 @@
-/* retention: an hourly call of flowd_maintain() (schema/002_runs.sql). */
+/* retention: an hourly call of flowd_maintain() (schema/012_history_periods.sql). */
 #include <stdio.h>
 #include "server/api_util.h"
 #include "server/db.h"
@@ -21,7 +21,7 @@ static void maintained(void *data, int rc, const struct db_result *r) {
   }
   const char *dropped = api_row_text(r, 0, 0);
   if (dropped && dropped[1] != '}')
-    log_info("dropped expired run history", "days=%s", log_quote(dropped));
+    log_info("dropped expired run history", "periods_from_days=%s", log_quote(dropped));
 }
 
 static void on_timer(uv_timer_t *t) {

@@ -1,6 +1,8 @@
-/* retention: keeps the day partitions of run history: creates the days ahead and drops the
- * days older than the retention (FLOWD_RETENTION) once none of their runs is still running
- * or waiting. Runs at start and every hour; several processes take turns in the database. */
+/* retention: keeps the partitions of run history (events, runs, steps), each holding a
+ * period of min(7, retention / 4) days: creates those of the days ahead and drops a period
+ * once all its days are older than the retention (FLOWD_RETENTION) and none of its runs is
+ * still running or waiting. Runs at start and every hour; several processes take turns in
+ * the database (schema/012_history_periods.sql). */
 #ifndef FLOWD_RETENTION_H
 #define FLOWD_RETENTION_H
 
