@@ -72,7 +72,8 @@ TEST(retention_setting_must_be_whole_days) {
 
 /* A 30-day retention keeps periods of 7 days: a new database has a handful of partitions for
  * the days around today instead of one per day; a period goes once its last day has expired,
- * with every row in it, and today's events, runs and steps land in today's period. */
+ * with every row in it, and today's events, runs and steps land in today's period. A short
+ * retention makes short periods. */
 TEST_PG(retention_keeps_week_periods_and_drops_a_period_when_its_last_day_expires) {
   struct flowd_proc p;
   flowd_start(&p, NULL, "test", NULL);
@@ -124,6 +125,14 @@ TEST_PG(retention_keeps_week_periods_and_drops_a_period_when_its_last_day_expire
            "IS NULL AND to_regclass('steps_d%lld') IS NULL", old, old, old);
   wait_sql(q, "t", 1000);
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM runs"), 1);
+  /* A short retention keeps short periods: with 4 days, the days made from now on (20 ahead)
+   * are one day each, so history is not kept a week past a 4-day retention. */
+  long long covered = sql_num("SELECT max(day_to) FROM history_periods");
+  dropped = sql_value(test_pg_conninfo(), "SELECT flowd_maintain(4, 20)::text");
+  free(dropped);
+  snprintf(q, sizeof q, "SELECT count(*) FROM history_periods WHERE day_from >= %lld AND "
+           "day_to - day_from = 1", covered);
+  ASSERT_INT_EQ(sql_num(q), today + 21 - covered);
   ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
 }
 
