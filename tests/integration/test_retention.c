@@ -185,3 +185,31 @@ TEST_PG(retention_upgrade_makes_empty_days_periods_and_keeps_days_with_rows) {
     ASSERT_INT_EQ(sql_num(q), sql_num("SELECT count(*) FROM history_periods") + 1);
   }
 }
+
+/* After a long stop (no partition holds today any more), flowd makes today's partitions at
+ * start, before it takes an event: the first event lands in its period, not in the default
+ * partition (rows there would keep that period from ever being made). */
+TEST_PG(retention_makes_todays_partitions_before_the_first_event_after_a_long_stop) {
+  int version = 0;
+  struct err_detail e = {{0}, {0}};
+  if (migrate_run(test_pg_conninfo(), 10, &version, &e) != 0)
+    test_fail(__FILE__, __LINE__, "migrating: %s", e.msg);
+  exec_sql("DO $$ DECLARE r record; BEGIN FOR r IN SELECT day_from FROM history_periods WHERE "
+           "day_to > (extract(epoch FROM now())::bigint / 86400)::int - 1 LOOP EXECUTE "
+           "format('DROP TABLE %I, %I, %I', 'events_d' || r.day_from, 'runs_d' || r.day_from, "
+           "'steps_d' || r.day_from); DELETE FROM history_periods WHERE day_from = r.day_from; "
+           "END LOOP; END $$");
+  long long today = sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+  char q[300];
+  snprintf(q, sizeof q, "SELECT count(*) FROM history_periods WHERE day_from <= %lld AND "
+           "day_to > %lld", today, today);
+  ASSERT_INT_EQ(sql_num(q), 0);
+  struct flowd_proc p;
+  flowd_start(&p, NULL, "test", NULL);
+  flowd_wait_ready(&p, 60000);
+  event_post(&p, "{\"type\":\"order.created\",\"data\":{\"id\":\"o1\"}}");
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events"), 1);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events_default"), 0);
+  ASSERT_INT_EQ(sql_num(q), 1);
+  ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
+}
