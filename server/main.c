@@ -116,7 +116,7 @@ static int prepare_database(const struct config *cfg, char *conninfo, size_t len
     log_error("database migration failed", "code=%s reason=%s", err_name(rc), log_quote(d.msg));
     return -1;
   }
-  srv.history_ready = retention_prepare(conninfo, cfg->retention_days) == 0;
+  retention_prepare(conninfo, cfg->retention_days);
   log_info("database ready", "schema_version=%d", srv.schema_version);
   return 0;
 }

@@ -13,6 +13,7 @@
 
 static struct server *srv_;
 static uv_timer_t timer;
+static int prepared; /* retention_prepare made the partitions ahead at start */
 
 #define MAINTAIN_SQL "SELECT flowd_maintain($1::int, $2::int)"
 
@@ -51,7 +52,7 @@ static void on_timer(uv_timer_t *t) {
   db_query(srv_->db, "retention", MAINTAIN_SQL, 2, m.v, maintained, NULL);
 }
 
-int retention_prepare(const char *conninfo, int retention_days) {
+void retention_prepare(const char *conninfo, int retention_days) {
   struct maintain_params m;
   maintain_params(&m, retention_days);
   PGconn *c = PQconnectdb(conninfo);
@@ -67,14 +68,14 @@ int retention_prepare(const char *conninfo, int retention_days) {
                  ok ? PQgetvalue(r, 0, 0) : NULL);
   PQclear(r);
   PQfinish(c);
-  return ok ? 0 : -1;
+  prepared = ok;
 }
 
 int retention_init(struct server *srv) {
   srv_ = srv;
   uv_timer_init(srv->loop, &timer);
   /* retention_prepare ran just before, unless it failed */
-  uv_timer_start(&timer, on_timer, srv->history_ready ? INTERVAL_MS : 0, INTERVAL_MS);
+  uv_timer_start(&timer, on_timer, prepared ? INTERVAL_MS : 0, INTERVAL_MS);
   return 0;
 }
 

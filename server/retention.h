@@ -11,8 +11,8 @@ struct server;
 /* Blocking, before the loop starts and before any event is taken: makes the partitions of
  * the days ahead (and drops expired periods), so that after a long stop no row of today
  * lands in the default partition (which would then keep today's partition from being
- * made). Returns 0, or -1 (logged; the hourly call tries again). */
-int retention_prepare(const char *conninfo, int retention_days);
+ * made). A failure is logged, and retention_init's timer then tries again at once. */
+void retention_prepare(const char *conninfo, int retention_days);
 
 int retention_init(struct server *srv);
 void retention_shutdown(void);

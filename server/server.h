@@ -17,7 +17,6 @@ struct server {
   double loop_lag_s;    /* the last measured loop lag */
   double loop_lag_max_s;
   int schema_version;   /* migrations applied */
-  int history_ready;    /* retention_prepare made the partitions ahead at start */
 };
 
 /* The route table, terminated by an entry with a NULL pattern. */

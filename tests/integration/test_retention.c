@@ -13,11 +13,16 @@
 
 static void exec_sql(const char *sql) { free(sql_value(test_pg_conninfo(), sql)); }
 
+/* Today as days since the epoch, the day in an id (flowd_day_id) and in a partition's name. */
+static long long today_day(void) {
+  return sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+}
+
 TEST_PG(retention_drops_expired_days_whole_and_keeps_days_with_waiting_runs) {
   struct flowd_proc p;
   flowd_start(&p, NULL, "test", NULL);
   flowd_wait_ready(&p, 60000);
-  long long today = sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+  long long today = today_day();
   char q[512];
   /* flowd made the days ahead at start. */
   snprintf(q, sizeof q, "SELECT count(*) FROM history_periods WHERE day_from <= %lld AND "
@@ -78,7 +83,7 @@ TEST_PG(retention_keeps_week_periods_and_drops_a_period_when_its_last_day_expire
   struct flowd_proc p;
   flowd_start(&p, NULL, "test", NULL);
   flowd_wait_ready(&p, 60000);
-  long long today = sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+  long long today = today_day();
   char q[600];
   /* Yesterday through a week ahead: two or three periods (by where today falls in its week),
    * each with its three partitions, not nine days of them. */
@@ -146,7 +151,7 @@ TEST_PG(retention_upgrade_makes_empty_days_periods_and_keeps_days_with_rows) {
   if (migrate_run_upto(test_pg_conninfo(), 10, 11, &version, &e) != 0)
     test_fail(__FILE__, __LINE__, "migrating to 11: %s", e.msg);
   ASSERT_INT_EQ(version, 11);
-  long long today = sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+  long long today = today_day();
   char q[600];
   snprintf(q, sizeof q, "SELECT (to_regclass('runs_d%lld') IS NOT NULL)::int", today + 3);
   ASSERT_INT_EQ(sql_num(q), 1); /* 011 made one partition per day */
@@ -199,7 +204,7 @@ TEST_PG(retention_makes_todays_partitions_before_the_first_event_after_a_long_st
            "format('DROP TABLE %I, %I, %I', 'events_d' || r.day_from, 'runs_d' || r.day_from, "
            "'steps_d' || r.day_from); DELETE FROM history_periods WHERE day_from = r.day_from; "
            "END LOOP; END $$");
-  long long today = sql_num("SELECT extract(epoch FROM now())::bigint / 86400");
+  long long today = today_day();
   char q[300];
   snprintf(q, sizeof q, "SELECT count(*) FROM history_periods WHERE day_from <= %lld AND "
            "day_to > %lld", today, today);
