@@ -5,6 +5,7 @@
 # and p50/p99 from event stored to run finished (from the database), and flowd's RSS and CPU.
 #
 #   bench/exec_bench.sh [FLOW_JSON] [SECONDS] [RATE (0 = as fast as accepted)] [CONNS] [BATCH]
+# FLOW_JSON "none" installs no flow: the intake alone (events stored, no run started).
 # BENCH_HISTORY_DAYS=N first makes the partitions N days of history leave (bench/lib.sh).
 # BENCH_SINK=1 starts a local HTTP sink (tests/tools/http_sink.py) and puts its port where the
 # flow says __SINK_PORT__ (bench/flows/ten_node.json: branch, join, webhook).
@@ -27,7 +28,7 @@ if [ "${BENCH_SINK:-0}" = 1 ]; then
   sed "s/__SINK_PORT__/$sink_port/" "$flow" > "$BENCH_DATA/flow.json"
   flow=$BENCH_DATA/flow.json
 fi
-install_flow "$flow"
+[ "$flow" = none ] || install_flow "$flow"
 
 cpu0=$(flowd_cpu_ticks)
 ./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" -b "$batch"
