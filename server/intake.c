@@ -275,8 +275,8 @@ static void send_next(void) {
   const char *params[6] = {text, exec_owner(), cause ? cause_s : NULL, depth_s, max_s, lease_s};
   I.in_flight++;
   if (set_based)
-    db_query(I.srv->db, "intake_set",
-             "SELECT flowd_intake_set($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6,
+    db_query(I.srv->db, "intake_json",
+             "SELECT flowd_intake_json($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6,
              params, group_done, g);
   else
     db_query(I.srv->db, "intake",
