@@ -1,9 +1,10 @@
 /* The set-based intake and the group commit of run segments (schema/008_intake_set.sql,
- * 011_lighter_commits.sql) against a real flowd and PostgreSQL: one request carrying records,
- * inline customers that repeat, a status change that cancels a held run, keys repeated inside
- * the request and from before; a request that touches one record twice (event by event); a
- * group of segments in which one run was cancelled meanwhile (the others still commit); and
- * plain patches, which leave what the whole intake leaves. */
+ * 011_lighter_commits.sql, 013_intake_json.sql) against a real flowd and PostgreSQL: one
+ * request carrying records, inline customers that repeat, a status change that cancels a held
+ * run, keys repeated inside the request and from before; a request that touches one record
+ * twice (event by event); a group of segments in which one run was cancelled meanwhile (the
+ * others still commit); plain patches, which leave what the whole intake leaves; and the
+ * intake's json answer against its jsonb form. */
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -321,5 +322,37 @@ TEST_PG(intake_plain_patches_leave_what_the_whole_intake_leaves) {
   cJSON_Delete(jb);
   free(a);
   free(b);
+  stop();
+}
+
+/* flowd's intake answers in json (flowd_intake_json, schema/013); PostgreSQL's own callers
+ * get the same answer as jsonb (flowd_intake_set). Both carry the same run contexts: the
+ * same keys, the record and customer as the events left them. */
+TEST_PG(intake_json_and_jsonb_answers_carry_the_same_contexts) {
+  start();
+  flow_install(&P, NOTE_FLOW);
+  char *same = sql_value(
+      test_pg_conninfo(),
+      "WITH a AS MATERIALIZED (SELECT flowd_intake_json('[{\"type\":\"order.created\","
+      "\"data\":{\"id\":\"J1\",\"total\":5,\"customer\":{\"id\":\"CJ\",\"name\":\"An\"}}}]',"
+      " 'test-owner', NULL, 0, 8, 600000)::jsonb AS v),"
+      " b AS MATERIALIZED (SELECT flowd_intake_set('[{\"type\":\"order.created\","
+      "\"data\":{\"id\":\"J2\",\"total\":5,\"customer\":{\"id\":\"CS\",\"name\":\"An\"}}}]',"
+      " 'test-owner', NULL, 0, 8, 600000) AS v),"
+      " ra AS (SELECT v->'runs'->0 AS r FROM a), rb AS (SELECT v->'runs'->0 AS r FROM b)"
+      " SELECT (SELECT array_agg(k ORDER BY k) FROM a, jsonb_object_keys(a.v) k)"
+      "    = (SELECT array_agg(k ORDER BY k) FROM b, jsonb_object_keys(b.v) k)"
+      "  AND (SELECT array_agg(k ORDER BY k) FROM ra, jsonb_object_keys(ra.r) k)"
+      "    = (SELECT array_agg(k ORDER BY k) FROM rb, jsonb_object_keys(rb.r) k)"
+      "  AND (SELECT jsonb_array_length(v->'runs') FROM a) = 1"
+      "  AND (SELECT (r->'record') - 'id' - 'customer_id' FROM ra)"
+      "    = (SELECT (r->'record') - 'id' - 'customer_id' FROM rb)"
+      "  AND (SELECT r->'record'->>'customer_id' FROM ra) = 'CJ'"
+      "  AND (SELECT (r->'customer') - 'id' FROM ra) = (SELECT (r->'customer') - 'id' FROM rb)"
+      "  AND (SELECT r->'customer'->>'name' FROM ra) = 'An'"
+      "  AND (SELECT r->'event'->'data'->>'total' FROM ra) = '5'"
+      "  AND (SELECT r->>'flow_id' FROM ra) = 'f_note'");
+  ASSERT_STR_EQ(same, "t");
+  free(same);
   stop();
 }
