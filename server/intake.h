@@ -1,7 +1,7 @@
 /* intake: events into the database with group commit.
  *
  * Every caller's events go into the next group; one group at a time is committed with a
- * single call of flowd_intake_set() (schema/011_lighter_commits.sql), or of flowd_intake()
+ * single call of flowd_intake_json() (schema/013_intake_json.sql), or of flowd_intake()
  * when its events must go one by one (intake_keys below), so while one commit is in flight
  * the next group fills up and throughput grows with load. Each caller's callback runs once,
  * after its events are committed (or failed), with the ids in its own order. Runs that the
@@ -29,11 +29,11 @@ void intake_submit(cJSON *events, long long cause, int depth, intake_cb cb, void
  * offending field's name relative to the event ("type", "data.id", ...). */
 const char *intake_check_event(const cJSON *ev, const char **field);
 
-/* Whether a group of events may take the set-based intake (flowd_intake_set, schema/011):
- * none is a fan-page conversation event and none touches a record another one touches (an
- * inline customer may repeat). Otherwise each event must see the record as the one before
- * it left it: flowd_intake takes them one by one. Add each array of events, then ask once
- * (which also frees what was added). */
+/* Whether a group of events may take the set-based intake (flowd_intake_json, schema/013;
+ * flowd_intake_set inside PostgreSQL): none is a fan-page conversation event and none
+ * touches a record another one touches (an inline customer may repeat). Otherwise each event
+ * must see the record as the one before it left it: flowd_intake takes them one by one. Add
+ * each array of events, then ask once (which also frees what was added). */
 struct intake_key;
 struct intake_keys {
   struct intake_key *keys;
