@@ -3,6 +3,8 @@
 # Builds a release flowd, starts it on a fresh embedded cluster, installs a flow, and drives
 # POST /api/events with bench/loadgen. Prints accepted events/s (loadgen), runs completed/s
 # and p50/p99 from event stored to run finished (from the database), and flowd's RSS and CPU.
+# cpu_us_per_event: CPU per accepted event while the load ran, of flowd, of PostgreSQL (all
+# the cluster's processes) and of the whole machine, and how idle the machine's cores were.
 #
 #   bench/exec_bench.sh [FLOW_JSON] [SECONDS] [RATE (0 = as fast as accepted)] [CONNS] [BATCH]
 # FLOW_JSON "none" installs no flow: the intake alone (events stored, no run started).
@@ -31,7 +33,12 @@ fi
 [ "$flow" = none ] || install_flow "$flow"
 
 cpu0=$(flowd_cpu_ticks)
-./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" -b "$batch"
+s0=$(cpu_sample)
+out=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" \
+        -b "$batch")
+s1=$(cpu_sample)
+echo "$out"
+cpu_per_event "$s0" "$s1" "$(sed -n 's/.*accepted_events=\([0-9]*\).*/\1/p' <<<"$out")"
 # Let the runs still under way finish.
 for _ in $(seq 120); do
   left=$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")

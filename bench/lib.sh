@@ -72,3 +72,30 @@ for p in json.load(sys.stdin).get("problems", []):
 flowd_rss_kb() { awk '/VmRSS/{print $2}' "/proc/$BENCH_PID/status"; }
 flowd_hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$BENCH_PID/status"; }
 flowd_cpu_ticks() { awk '{print $14+$15}' "/proc/$BENCH_PID/stat"; }
+# CPU ticks of the embedded cluster: its postmaster and every process under it (backends,
+# WAL writer, checkpointer), as long as they live.
+pg_cpu_ticks() {
+  local pm
+  pm=$(head -1 "$BENCH_DATA/pg/postmaster.pid")
+  # shellcheck disable=SC2046
+  cat "/proc/$pm/stat" $(pgrep -P "$pm" | sed 's|.*|/proc/&/stat|') 2>/dev/null |
+    awk '{s += $14 + $15} END {print s}'
+}
+# The machine's CPU ticks, as "busy idle" (idle includes waiting for I/O).
+machine_ticks() {
+  awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat
+}
+# Prints where the CPU went between two samples "flowd pg busy idle" for n events.
+cpu_per_event() {
+  local n=$3 hz
+  hz=$(getconf CLK_TCK)
+  read -r f0 p0 b0 i0 <<<"$1"
+  read -r f1 p1 b1 i1 <<<"$2"
+  awk -v f=$((f1 - f0)) -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v n="$n" \
+      -v hz="$hz" 'BEGIN {
+    n = n > 0 ? n : 1
+    printf "cpu_us_per_event flowd=%.0f postgres=%.0f machine=%.0f machine_idle_pct=%.0f\n",
+           f * 1e6 / hz / n, p * 1e6 / hz / n, b * 1e6 / hz / n, 100 * i / (b + i)
+  }'
+}
+cpu_sample() { echo "$(flowd_cpu_ticks) $(pg_cpu_ticks) $(machine_ticks)"; }

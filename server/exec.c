@@ -446,6 +446,8 @@ void exec_shutdown(void) {
   uv_close((uv_handle_t *)&X.poll, NULL);
 }
 
+void exec_close(void) { xcommit_close(); }
+
 /* ---- test runs ---- */
 
 struct test_run {

@@ -28,6 +28,9 @@ const char *run_status_name(enum run_status s);
 
 int exec_init(struct server *srv);
 void exec_shutdown(void);
+/* After the drain (no run active): closes what exec_shutdown left open for the runs still
+ * under way then. */
+void exec_close(void);
 
 /* This process's identity as the holder of run leases, and how long a lease lasts. */
 const char *exec_owner(void);

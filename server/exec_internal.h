@@ -97,6 +97,7 @@ void xrun_drop(struct xrun *xr);
  * the run's effects batch is copied, so a group that fails can fall back to committing
  * each segment alone. */
 int xcommit_init(struct server *srv);
+void xcommit_close(void);
 void xcommit_add(struct xrun *xr, cJSON *seg);
 
 /* exec.c */

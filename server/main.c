@@ -63,6 +63,7 @@ static void on_drain(uv_timer_t *t) {
   uv_close((uv_handle_t *)&lag_timer, NULL);
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
+  exec_close(); /* the runs' segment commits are done */
   ws_shutdown(); /* before the database and lws go: closes the websocket clients */
   outbox_shutdown(); /* deliveries: cancel sends in flight and give their leases back */
   people_stop(); /* people and access: the mirror's and presence's timers */

@@ -3,8 +3,12 @@
  * A run's segment (not a test run's, nor a discarded one's) is queued here instead of
  * committing on its own; the queue goes to PostgreSQL as one call of flowd_commit_segments
  * (schema/011_lighter_commits.sql) followed by the segments' own effects, all one transaction.
- * While up to MAX_IN_FLIGHT groups are being committed the next one fills up, so commits per
- * second stay bounded while runs per second grow with load.
+ * The queue goes out at the end of the loop turn that filled it (a uv_prepare: before the
+ * loop polls again), so the runs one turn executed, such as a group of events' new runs,
+ * commit together. While a group is being committed the next one fills up, so commits per
+ * second stay bounded while runs per second grow with load. A second group goes out beside
+ * the first only when BACKLOG segments wait: each commit in flight is a PostgreSQL backend
+ * taking a core, which the event intake (the lane every 202 waits for) then waits for.
  *
  * If a group fails because one of its runs is no longer ours (cancelled, or taken over
  * after our lease expired: FD001), or for any other error but a lost connection, each of its
@@ -21,6 +25,7 @@
 #include "server/server.h"
 
 #define MAX_IN_FLIGHT 2
+#define BACKLOG 64    /* segments waiting that justify a second commit in flight */
 #define GROUP_MAX 400 /* segments per commit */
 
 struct pending {
@@ -33,9 +38,30 @@ static struct {
   struct server *srv;
   struct pending *head, *tail;
   int in_flight;
+  uv_prepare_t turn_end; /* flushes before the loop polls again */
+  int closed;
+  int queued; /* segments in the queue */
 } C;
 
 static void flush(void);
+
+static int may_send(void) {
+  return C.head && !C.closed &&
+         (C.in_flight == 0 || (C.in_flight < MAX_IN_FLIGHT && C.queued >= BACKLOG));
+}
+
+static void on_turn_end(uv_prepare_t *h) {
+  uv_prepare_stop(h);
+  flush();
+}
+
+/* The queue goes out before the loop next polls: the segments of every run this turn
+ * executed (a group of new runs, say) are then one commit, instead of the first one or two
+ * going alone while the rest wait for them. */
+static void flush_at_turn_end(void) {
+  if (may_send())
+    uv_prepare_start(&C.turn_end, on_turn_end);
+}
 
 static void free_group(struct pending *p) {
   while (p) {
@@ -70,17 +96,18 @@ static void group_done(void *data, int rc, const struct db_result *r) {
       xrun_commit_alone(p->xr);
   }
   free_group(first);
-  flush();
+  flush_at_turn_end();
 }
 
 static void flush(void) {
-  while (C.in_flight < MAX_IN_FLIGHT && C.head) {
+  while (may_send()) {
     struct pending *first = C.head, *last = C.head;
     int n = 1;
     while (last->next && n < GROUP_MAX) {
       last = last->next;
       n++;
     }
+    C.queued -= n;
     C.head = last->next;
     if (!C.head)
       C.tail = NULL;
@@ -129,10 +156,18 @@ void xcommit_add(struct xrun *xr, cJSON *seg) {
   else
     C.head = p;
   C.tail = p;
-  flush();
+  C.queued++;
+  flush_at_turn_end();
 }
 
 int xcommit_init(struct server *srv) {
   C.srv = srv;
+  uv_prepare_init(srv->loop, &C.turn_end);
   return 0;
+}
+
+/* After the drain; a segment queued later (the drain gave up) is cancelled with the pool. */
+void xcommit_close(void) {
+  C.closed = 1;
+  uv_close((uv_handle_t *)&C.turn_end, NULL);
 }
