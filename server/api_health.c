@@ -48,6 +48,9 @@ void api_metrics(struct http_req *req) {
            "flowd_loop_lag_seconds %.6f\nflowd_loop_lag_max_seconds %.6f\n"
            "# HELP flowd_run_segments_total Run segments this process committed.\n"
            "# TYPE flowd_run_segments_total counter\nflowd_run_segments_total %llu\n"
+           "# HELP flowd_segment_commits_total Group commits of run segments this process "
+           "made (segments per commit: flowd_run_segments_total over this).\n"
+           "# TYPE flowd_segment_commits_total counter\nflowd_segment_commits_total %llu\n"
            "# HELP flowd_runs_finished_total Runs this process brought to a final status.\n"
            "# TYPE flowd_runs_finished_total counter\nflowd_runs_finished_total %llu\n"
            "# HELP flowd_runs_active Run segments executing now.\n"
@@ -62,7 +65,8 @@ void api_metrics(struct http_req *req) {
            (uv_now(srv->loop) - srv->started_ms) / 1000.0, db_connections_up(srv->db),
            db_connections_total(srv->db) - db_connections_up(srv->db),
            db_batches_done(srv->db), db_batches_failed(srv->db), srv->loop_lag_s,
-           srv->loop_lag_max_s, exec_segments_committed(), exec_runs_finished(), exec_active(),
+           srv->loop_lag_max_s, exec_segments_committed(), exec_segment_commits(),
+           exec_runs_finished(), exec_active(),
            sched_fired(), ws_peers_sending(), srv->schema_version);
   size_t hl = strlen(head), ml = http ? strlen(http) : 0;
   char *all = malloc(hl + ml + 1);

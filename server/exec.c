@@ -414,6 +414,7 @@ void exec_count_commit(int finished) {
   X.finished += finished != 0;
 }
 unsigned long long exec_segments_committed(void) { return X.segments; }
+unsigned long long exec_segment_commits(void) { return xcommit_calls(); }
 unsigned long long exec_runs_finished(void) { return X.finished; }
 struct server *exec_server(void) { return X.srv; }
 

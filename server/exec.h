@@ -51,6 +51,8 @@ void exec_test_run(struct graph *graph, const char *flow_id, const cJSON *event,
 int exec_active(void);
 /* Run segments this process committed, and runs it finished (for metrics). */
 unsigned long long exec_segments_committed(void);
+/* Group commits of run segments (flowd_commit_segments calls) this process made. */
+unsigned long long exec_segment_commits(void);
 unsigned long long exec_runs_finished(void);
 
 #endif

@@ -99,6 +99,8 @@ void xrun_drop(struct xrun *xr);
 int xcommit_init(struct server *srv);
 void xcommit_close(void);
 void xcommit_add(struct xrun *xr, cJSON *seg);
+/* Groups of segments sent to PostgreSQL so far. */
+unsigned long long xcommit_calls(void);
 
 /* exec.c */
 /* Publishes msg (taken) about the run to its flow's, its own and (run.started/finished)

@@ -41,6 +41,7 @@ static struct {
   uv_prepare_t turn_end; /* flushes before the loop polls again */
   int closed;
   int queued; /* segments in the queue */
+  unsigned long long calls; /* groups sent */
 } C;
 
 static void flush(void);
@@ -138,6 +139,7 @@ static void flush(void) {
       db_batch_copy(b, p->xr->effects);
     free(text);
     C.in_flight++;
+    C.calls++;
     db_submit(C.srv->db, b, group_done, first);
   }
 }
@@ -159,6 +161,8 @@ void xcommit_add(struct xrun *xr, cJSON *seg) {
   C.queued++;
   flush_at_turn_end();
 }
+
+unsigned long long xcommit_calls(void) { return C.calls; }
 
 int xcommit_init(struct server *srv) {
   C.srv = srv;

@@ -98,6 +98,19 @@ void wait_sql(const char *sql, const char *want, int timeout_ms) {
   free(v);
 }
 
+long long metric_value(struct flowd_proc *p, const char *name) {
+  struct http_resp r;
+  if (api_do(p, "GET", "/metrics", NULL, &r) != 0 || r.status != 200)
+    return -1;
+  /* The sample line, not the # HELP line that names it first. */
+  char line[128];
+  snprintf(line, sizeof line, "\n%s ", name);
+  const char *at = strstr(r.body, line);
+  long long v = at ? atoll(at + strlen(line)) : -1;
+  http_resp_free(&r);
+  return v;
+}
+
 long long sql_num(const char *sql) {
   char *v = sql_value(test_pg_conninfo(), sql);
   long long n = atoll(v);

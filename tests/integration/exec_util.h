@@ -16,5 +16,7 @@ long long event_post(struct flowd_proc *p, const char *body);
 void wait_sql(const char *sql, const char *want, int timeout_ms);
 /* The first value of SQL query on the test database, as a number. */
 long long sql_num(const char *sql);
+/* The value of an unlabelled sample in p's /metrics, or -1. */
+long long metric_value(struct flowd_proc *p, const char *name);
 
 #endif

@@ -3,8 +3,8 @@
  * request carrying records, inline customers that repeat, a status change that cancels a held
  * run, keys repeated inside the request and from before; a request that touches one record
  * twice (event by event); a group of segments in which one run was cancelled meanwhile (the
- * others still commit); plain patches, which leave what the whole intake leaves; and the
- * intake's json answer against its jsonb form. */
+ * others still commit); the runs of one request committed together; plain patches, which
+ * leave what the whole intake leaves; and the intake's json answer against its jsonb form. */
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -163,8 +163,9 @@ TEST_PG(intake_group_of_segments_with_a_cancelled_run_commits_the_others) {
              "\"customer\":{\"id\":\"C%d\"}}}", i, i);
     event_post(&P, body);
   }
-  /* Hold C1 and C2: the segments of O1's and O2's runs (one group each, the two groups flowd
-   * keeps in flight) wait for them, so O3's and O4's segments queue up as one group. */
+  /* Hold C1 and C2: the segment of O1's run, committing, waits for C1, so O2's, O3's and
+   * O4's segments queue up behind it as one group (a second commit goes out beside the first
+   * only when many segments wait). */
   PGconn *c = PQconnectdb(test_pg_conninfo());
   ASSERT_INT_EQ(PQstatus(c), CONNECTION_OK);
   PQclear(PQexec(c, "BEGIN"));
@@ -197,6 +198,33 @@ TEST_PG(intake_group_of_segments_with_a_cancelled_run_commits_the_others) {
            "FROM records WHERE kind = 'customer'", "C1:yes,C2:yes,C3:-,C4:yes", 5000);
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM steps s JOIN runs r ON r.id = s.run_id "
                         "WHERE r.record_id = 'O3'"), 0);
+  stop();
+}
+
+/* The runs that one request's events start are committed together, in one call of
+ * flowd_commit_segments (server/xcommit.c: the queue goes out at the end of the loop turn
+ * that executed them), not the first run alone, the second alone and then the rest. */
+TEST_PG(intake_runs_of_one_request_commit_together) {
+  start();
+  flow_install(&P, NOTE_FLOW);
+  long long commits = metric_value(&P, "flowd_segment_commits_total");
+  long long segments = metric_value(&P, "flowd_run_segments_total");
+  ASSERT(commits >= 0 && segments >= 0);
+  char body[8192];
+  size_t len = 0;
+  for (int i = 1; i <= 40; i++)
+    len += (size_t)snprintf(body + len, sizeof body - len,
+                            "%s{\"type\":\"order.created\",\"data\":{\"id\":\"G%d\","
+                            "\"customer\":{\"id\":\"K%d\",\"name\":\"Khách %d\"}}}",
+                            i == 1 ? "[" : ",", i, i % 7, i % 7);
+  snprintf(body + len, sizeof body - len, "]");
+  event_post(&P, body);
+  wait_sql("SELECT count(*) FROM records WHERE kind = 'order' AND data->>'note' LIKE 'Khách %'",
+           "40", 10000);
+  for (int t = 0; t < 100 && metric_value(&P, "flowd_run_segments_total") < segments + 40; t++)
+    sleep_ms(50);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_run_segments_total") - segments, 40);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_segment_commits_total") - commits, 1);
   stop();
 }
 

@@ -18,19 +18,6 @@
   "{\"id\":\"u\",\"type\":\"action.update_record\",\"config\":{\"target\":\"order\",\"set\":{\"done\":\"yes\"}}}]," \
   "\"edges\":[{\"from\":\"t\",\"to\":\"d\"},{\"from\":\"d\",\"to\":\"u\"}]}"
 
-static long long metric(struct flowd_proc *p, const char *name) {
-  struct http_resp r;
-  if (api_do(p, "GET", "/metrics", NULL, &r) != 0 || r.status != 200)
-    return -1;
-  /* The sample line, not the # HELP line that names it first. */
-  char line[128];
-  snprintf(line, sizeof line, "\n%s ", name);
-  const char *at = strstr(r.body, line);
-  long long v = at ? atoll(at + strlen(line)) : -1;
-  http_resp_free(&r);
-  return v;
-}
-
 static int post(struct flowd_proc *p, int i) {
   char body[160];
   snprintf(body, sizeof body, "{\"type\":\"order.created\",\"key\":\"s-%d\",\"data\":{\"id\":"
@@ -54,8 +41,8 @@ TEST_PG_SLOW(scaleout_survivor_finishes_the_work_of_a_killed_process_exactly_onc
     accepted += post(i % 2 ? &b : &a, i);
   ASSERT_INT_EQ(accepted, N / 2);
   /* Both processes hold waiting runs now; kill one before its delays end. */
-  ASSERT(metric(&a, "flowd_run_segments_total") > 0);
-  ASSERT(metric(&b, "flowd_run_segments_total") > 0);
+  ASSERT(metric_value(&a, "flowd_run_segments_total") > 0);
+  ASSERT(metric_value(&b, "flowd_run_segments_total") > 0);
   flowd_stop(&a, SIGKILL, 10000);
   for (int i = N / 2; i < N; i++)
     accepted += post(&b, i);

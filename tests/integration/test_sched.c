@@ -31,18 +31,6 @@ static void start(struct flowd_proc *p) {
   flowd_wait_ready(p, 60000);
 }
 
-static long long metric(struct flowd_proc *p, const char *name) {
-  struct http_resp r;
-  if (api_do(p, "GET", "/metrics", NULL, &r) != 0 || r.status != 200)
-    return -1;
-  char line[128];
-  snprintf(line, sizeof line, "\n%s ", name);
-  const char *at = strstr(r.body, line);
-  long long v = at ? atoll(at + strlen(line)) : -1;
-  http_resp_free(&r);
-  return v;
-}
-
 /* A due time `minutes_ago` whole minutes before now, as the event's scheduled_at shows it. */
 static void past_minute(int minutes_ago, char *out, size_t len) {
   char q[256];
@@ -142,7 +130,7 @@ TEST_PG(sched_forced_due_schedule_starts_exactly_one_run_that_finishes_and_advan
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events WHERE type = 'schedule.fired' AND "
                         "(data->>'scheduled_at')::timestamptz < now() - interval '2 minutes'"),
                 1);
-  ASSERT(metric(&p, "flowd_schedules_fired_total") >= 1);
+  ASSERT(metric_value(&p, "flowd_schedules_fired_total") >= 1);
   ASSERT_INT_EQ(flowd_stop(&p, SIGTERM, 30000), 0);
 }
 
@@ -184,8 +172,8 @@ TEST_PG(sched_two_processes_fire_each_due_time_exactly_once) {
   wait_sql("SELECT count(DISTINCT (e.data->>'flow_id', e.data->>'scheduled_at')) FROM runs r "
            "JOIN events e ON e.id = r.event_id", want, 1000);
   wait_sql("SELECT count(*) FROM runs WHERE status = 'succeeded'", want, 1000);
-  long long fa = metric(&a, "flowd_schedules_fired_total");
-  long long fb = metric(&b, "flowd_schedules_fired_total");
+  long long fa = metric_value(&a, "flowd_schedules_fired_total");
+  long long fb = metric_value(&b, "flowd_schedules_fired_total");
   test_log("fired: %lld by one process, %lld by the other", fa, fb);
   ASSERT_INT_EQ(fa + fb, NFLOWS * ROUNDS);
   ASSERT_INT_EQ(flowd_stop(&a, SIGTERM, 30000), 0);
