@@ -39,7 +39,6 @@ static struct {
   struct pending *head, *tail;
   int in_flight;
   uv_prepare_t turn_end; /* flushes before the loop polls again */
-  int closed;
   int queued; /* segments in the queue */
   unsigned long long calls; /* groups sent */
 } C;
@@ -47,7 +46,7 @@ static struct {
 static void flush(void);
 
 static int may_send(void) {
-  return C.head && !C.closed &&
+  return C.head && !uv_is_closing((uv_handle_t *)&C.turn_end) &&
          (C.in_flight == 0 || (C.in_flight < MAX_IN_FLIGHT && C.queued >= BACKLOG));
 }
 
@@ -171,7 +170,4 @@ int xcommit_init(struct server *srv) {
 }
 
 /* After the drain; a segment queued later (the drain gave up) is cancelled with the pool. */
-void xcommit_close(void) {
-  C.closed = 1;
-  uv_close((uv_handle_t *)&C.turn_end, NULL);
-}
+void xcommit_close(void) { uv_close((uv_handle_t *)&C.turn_end, NULL); }
