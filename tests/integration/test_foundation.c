@@ -241,8 +241,16 @@ TEST_PG(metrics_report_uptime_requests_latency_db_and_loop_lag) {
   ASSERT_INT_EQ(http_do("GET", url, NULL, NULL, &r), 0);
   ASSERT_INT_EQ(r.status, 401);
   http_resp_free(&r);
-  ASSERT_INT_EQ(api_do(&p, "GET", "/metrics", NULL, &r), 0);
-  ASSERT_INT_EQ(r.status, 200);
+  /* /healthz answers once one connection works; the pool's others may still be connecting
+   * then: all four are up within a moment. */
+  for (int i = 0;; i++) {
+    ASSERT_INT_EQ(api_do(&p, "GET", "/metrics", NULL, &r), 0);
+    ASSERT_INT_EQ(r.status, 200);
+    if (i == 50 || strstr(r.body, "flowd_db_connections{state=\"up\"} 4\n"))
+      break;
+    http_resp_free(&r);
+    sleep_ms(100);
+  }
   ASSERT_STR_CONTAINS(r.body, "flowd_uptime_seconds ");
   ASSERT_STR_CONTAINS(r.body, "flowd_http_requests_total{route=\"/healthz\",status=\"200\"}");
   ASSERT_STR_CONTAINS(r.body, "flowd_http_request_duration_seconds_bucket{le=\"+Inf\"}");
