@@ -8,6 +8,7 @@
 #include "server/db.h"
 #include "server/exec.h"
 #include "server/http.h"
+#include "server/intake.h"
 #include "server/sched.h"
 #include "server/server.h"
 #include "server/ws_peers.h"
@@ -32,7 +33,7 @@ void api_metrics(struct http_req *req) {
     return;
   struct server *srv = req->srv;
   char *http = http_metrics_text();
-  char head[3072];
+  char head[4096];
   snprintf(head, sizeof head,
            "# HELP flowd_uptime_seconds Seconds since this flowd started.\n"
            "# TYPE flowd_uptime_seconds gauge\nflowd_uptime_seconds %.3f\n"
@@ -46,6 +47,14 @@ void api_metrics(struct http_req *req) {
            "# HELP flowd_loop_lag_seconds How late the loop ran a timer, last and max.\n"
            "# TYPE flowd_loop_lag_seconds gauge\n"
            "flowd_loop_lag_seconds %.6f\nflowd_loop_lag_max_seconds %.6f\n"
+           "# HELP flowd_intake_calls_total Intake calls (group commits of events) this "
+           "process made.\n"
+           "# TYPE flowd_intake_calls_total counter\nflowd_intake_calls_total %llu\n"
+           "# HELP flowd_intake_events_total Events those calls carried (events per call: "
+           "this over flowd_intake_calls_total).\n"
+           "# TYPE flowd_intake_events_total counter\nflowd_intake_events_total %llu\n"
+           "# HELP flowd_intake_queued Events waiting for the next intake call.\n"
+           "# TYPE flowd_intake_queued gauge\nflowd_intake_queued %d\n"
            "# HELP flowd_run_segments_total Run segments this process committed.\n"
            "# TYPE flowd_run_segments_total counter\nflowd_run_segments_total %llu\n"
            "# HELP flowd_segment_commits_total Group commits of run segments this process "
@@ -65,7 +74,8 @@ void api_metrics(struct http_req *req) {
            (uv_now(srv->loop) - srv->started_ms) / 1000.0, db_connections_up(srv->db),
            db_connections_total(srv->db) - db_connections_up(srv->db),
            db_batches_done(srv->db), db_batches_failed(srv->db), srv->loop_lag_s,
-           srv->loop_lag_max_s, exec_segments_committed(), exec_segment_commits(),
+           srv->loop_lag_max_s, intake_calls(), intake_events(), intake_queued(),
+           exec_segments_committed(), exec_segment_commits(),
            exec_runs_finished(), exec_active(),
            sched_fired(), ws_peers_sending(), srv->schema_version);
   size_t hl = strlen(head), ml = http ? strlen(http) : 0;

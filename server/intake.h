@@ -48,5 +48,10 @@ int intake_keys_set_based(struct intake_keys *ks);
 
 /* Events waiting for a commit, and commits in flight (for metrics and drain). */
 int intake_pending(void);
+/* For /metrics: events waiting for the next call; calls sent so far and the events they
+ * carried (events per call is the one over the other). */
+int intake_queued(void);
+unsigned long long intake_calls(void);
+unsigned long long intake_events(void);
 
 #endif

@@ -3,7 +3,8 @@
  * request carrying records, inline customers that repeat, a status change that cancels a held
  * run, keys repeated inside the request and from before; a request that touches one record
  * twice (event by event); a group of segments in which one run was cancelled meanwhile (the
- * others still commit); the runs of one request committed together; plain patches, which
+ * others still commit); the runs of one request committed together; a queue that built up
+ * behind a call, sent in two halves; plain patches, which
  * leave what the whole intake leaves; and the intake's json answer against its jsonb form. */
 #include <libpq-fe.h>
 #include <signal.h>
@@ -154,6 +155,21 @@ static void post_update(const char *order) {
   event_post(&P, body);
 }
 
+/* A connection of its own holding the customer records of ids (an SQL list, such as
+ * "'C1', 'C2'", of n customers) in a transaction: ROLLBACK and PQfinish it to let them go. */
+static PGconn *hold_customers(const char *ids, int n) {
+  PGconn *c = PQconnectdb(test_pg_conninfo());
+  ASSERT_INT_EQ(PQstatus(c), CONNECTION_OK);
+  PQclear(PQexec(c, "BEGIN"));
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE kind = 'customer' AND id IN (%s) "
+           "ORDER BY id FOR UPDATE", ids);
+  PGresult *lk = PQexec(c, sql);
+  ASSERT_INT_EQ(PQntuples(lk), n);
+  PQclear(lk);
+  return c;
+}
+
 TEST_PG(intake_group_of_segments_with_a_cancelled_run_commits_the_others) {
   start();
   flow_install(&P, VIP_FLOW);
@@ -166,13 +182,7 @@ TEST_PG(intake_group_of_segments_with_a_cancelled_run_commits_the_others) {
   /* Hold C1 and C2: the segment of O1's run, committing, waits for C1, so O2's, O3's and
    * O4's segments queue up behind it as one group (a second commit goes out beside the first
    * only when many segments wait). */
-  PGconn *c = PQconnectdb(test_pg_conninfo());
-  ASSERT_INT_EQ(PQstatus(c), CONNECTION_OK);
-  PQclear(PQexec(c, "BEGIN"));
-  PGresult *lk = PQexec(c, "SELECT 1 FROM records WHERE kind = 'customer' AND id IN ('C1', "
-                           "'C2') ORDER BY id FOR UPDATE");
-  ASSERT_INT_EQ(PQntuples(lk), 2);
-  PQclear(lk);
+  PGconn *c = hold_customers("'C1', 'C2'", 2);
   post_update("O1");
   post_update("O2");
   sleep_ms(300);
@@ -225,6 +235,61 @@ TEST_PG(intake_runs_of_one_request_commit_together) {
     sleep_ms(50);
   ASSERT_INT_EQ(metric_value(&P, "flowd_run_segments_total") - segments, 40);
   ASSERT_INT_EQ(metric_value(&P, "flowd_segment_commits_total") - commits, 1);
+  stop();
+}
+
+/* Posts order.created of order <prefix><i> (of customer cust, if any) from a child process:
+ * exits 0 when it got its 202. */
+static pid_t post_order_in_child(const char *prefix, int i, const char *cust) {
+  pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  char body[200];
+  snprintf(body, sizeof body, "{\"type\":\"order.created\",\"data\":{\"id\":\"%s%d\"%s%s%s}}",
+           prefix, i, cust ? ",\"customer\":{\"id\":\"" : "", cust ? cust : "",
+           cust ? "\"}" : "");
+  struct http_resp r;
+  int ok = api_do(&P, "POST", "/api/events", body, &r) == 0 && r.status == 202;
+  http_resp_free(&r);
+  _exit(ok ? 0 : 1);
+}
+
+static void wait_metric(const char *name, long long want) {
+  for (int t = 0; t < 500 && metric_value(&P, name) != want; t++)
+    sleep_ms(20);
+  ASSERT_INT_EQ(metric_value(&P, name), want);
+}
+
+/* When an intake call returns, the next takes at most half of the events then queued or
+ * just answered (server/intake.c): 20 requests that queued up behind a call of one event go
+ * as calls of 11 and 9 events, not as one of 20 (under load the lane then alternates two
+ * groups of about equal size instead of a big one and a tiny one). */
+TEST_PG(intake_queue_behind_a_call_goes_in_two_halves) {
+  start();
+  event_post(&P, "{\"type\":\"customer.created\",\"data\":{\"id\":\"L\"}}");
+  /* The first call waits on customer L, which this connection holds. */
+  PGconn *c = hold_customers("'L'", 1);
+  long long calls = metric_value(&P, "flowd_intake_calls_total");
+  long long events = metric_value(&P, "flowd_intake_events_total");
+  ASSERT(calls >= 1 && events >= 1);
+  enum { QUEUED = 20 };
+  pid_t kids[QUEUED + 1];
+  kids[0] = post_order_in_child("H", 0, "L");
+  wait_metric("flowd_intake_calls_total", calls + 1);
+  for (int i = 1; i <= QUEUED; i++)
+    kids[i] = post_order_in_child("Q", i, NULL);
+  wait_metric("flowd_intake_queued", QUEUED);
+  PQclear(PQexec(c, "ROLLBACK"));
+  PQfinish(c);
+  for (int i = 0; i <= QUEUED; i++) {
+    int st = 0;
+    waitpid(kids[i], &st, 0);
+    ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  ASSERT_INT_EQ(metric_value(&P, "flowd_intake_calls_total") - calls, 3);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_intake_events_total") - events, QUEUED + 1);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_intake_queued"), 0);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM records WHERE kind = 'order'"), QUEUED + 1);
   stop();
 }
 
