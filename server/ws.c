@@ -545,6 +545,15 @@ int ws_wanted(const char *topic) {
   return 0;
 }
 
+int ws_wanted_any(void) {
+  if (!W.ready || W.closing)
+    return 0;
+  if (ws_topics_count() > 0 || ws_peers_sending())
+    return 1;
+  ws_peers_withhold();
+  return 0;
+}
+
 void ws_publish(const char *topic, const char *type, cJSON *msg) {
   /* Most run:<id> topics have no subscriber anywhere: then there is nothing to render. */
   if (!type || !topic || strlen(topic) > TOPIC_MAX || !ws_wanted(topic)) {

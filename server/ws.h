@@ -48,6 +48,10 @@ void ws_publish(const char *topic, const char *type, cJSON *msg);
  * processes being sent to); when not, it counts as withheld (ws_peers_withhold). Lets a
  * publisher skip building messages nobody will get. */
 int ws_wanted(const char *topic);
+/* Whether any message published now could go anywhere (a subscription here to any topic, or
+ * other processes being sent to); when not, it counts as withheld. The check a publisher of
+ * many messages makes before it names their topics. */
+int ws_wanted_any(void);
 
 /* Closes every client and stops the hub (shutdown). */
 void ws_shutdown(void);

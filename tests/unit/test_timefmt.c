@@ -189,6 +189,12 @@ TEST(time_formats_utc_with_milliseconds) {
   ASSERT_STR_EQ(tfmt(253402300799999LL), "9999-12-31T23:59:59.999Z");
   ASSERT_STR_EQ(tfmt(253402300800000LL), "+010000-01-01T00:00:00.000Z");
   ASSERT_STR_EQ(tfmt(-62167219200001LL), "-000001-12-31T23:59:59.999Z");
+  /* Instants spread over years 1..9999 read back as themselves; a buffer too short for the
+   * whole text gets as much as fits. */
+  for (int64_t ms = -62135596800000LL; ms < 253402300800000LL; ms += 7919LL * 86400007LL)
+    ASSERT_INT_EQ(tparse(tfmt(ms)), ms);
+  char small[11];
+  ASSERT_STR_EQ(time_format_rfc3339(1795358309123LL, small, sizeof small), "2026-11-22");
 }
 
 TEST(time_round_trips) {
