@@ -42,11 +42,7 @@ done
 echo "delays waiting=$w posted_in_s=$(( posted - $(date -u -d "$fire_at" +%s) + lead )) rss_waiting_kb=$(flowd_rss_kb)"
 now=$(date +%s); due=$(date -u -d "$fire_at" +%s)
 [ "$due" -gt "$now" ] || echo "warning: the delays fell due before all were waiting; raise LEAD_SECONDS" >&2
-for _ in $(seq 1200); do
-  left=$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")
-  [ "$left" = 0 ] && break
-  sleep 0.5
-done
+runs_settle 600
 sql "SELECT format('delays spread_s=$spread fired=%s late_p50_ms=%s late_p99_ms=%s late_max_ms=%s',
        count(*),
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - (s.output->>'until')::timestamptz)) * 1000)::numeric),

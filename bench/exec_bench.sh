@@ -40,11 +40,7 @@ s1=$(cpu_sample)
 echo "$out"
 cpu_per_event "$s0" "$s1" "$(sed -n 's/.*accepted_events=\([0-9]*\).*/\1/p' <<<"$out")"
 # Let the runs still under way finish.
-for _ in $(seq 120); do
-  left=$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")
-  [ "$left" = 0 ] && break
-  sleep 0.5
-done
+runs_settle 60
 cpu1=$(flowd_cpu_ticks)
 rss=$(flowd_hwm_kb)
 sql "SELECT format('runs=%s succeeded=%s runs_per_s=%s e2e_p50_ms=%s e2e_p99_ms=%s e2e_max_ms=%s',

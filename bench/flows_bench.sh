@@ -19,14 +19,8 @@ done
 # Runs still under way when a load ends (each event starts 10) finish before the next load:
 # their segments would otherwise find their runs truncated, fall back to committing one by
 # one, and slow the next load down ~10x.
-settle() {
-  for _ in $(seq 240); do
-    [ "$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")" = 0 ] && return
-    sleep 0.5
-  done
-}
 run() {
-  settle
+  runs_settle
   sql "TRUNCATE runs, steps" >/dev/null
   ./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -d "$secs" -x "$1" | sed "s/^/$2 /"
 }

@@ -72,6 +72,13 @@ for p in json.load(sys.stdin).get("problems", []):
 flowd_rss_kb() { awk '/VmRSS/{print $2}' "/proc/$BENCH_PID/status"; }
 flowd_hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$BENCH_PID/status"; }
 flowd_cpu_ticks() { awk '{print $14+$15}' "/proc/$BENCH_PID/stat"; }
+# Waits (at most $1 seconds, default 120) until no run is running or waiting.
+runs_settle() {
+  for _ in $(seq $((${1:-120} * 2))); do
+    [ "$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")" = 0 ] && return
+    sleep 0.5
+  done
+}
 # CPU ticks of the embedded cluster: its postmaster and every process under it (backends,
 # WAL writer, checkpointer), as long as they live.
 pg_cpu_ticks() {

@@ -164,10 +164,7 @@ else
 fi
 fl=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -d "$secs" -x F)
 echo "flowd    $fl"
-for _ in $(seq 120); do
-  [ "$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")" = 0 ] && break
-  sleep 0.5
-done
+runs_settle 60
 echo "flowd    $(sql "SELECT format('runs=%s runs_per_s=%s', count(*), round(count(*) / greatest(extract(epoch FROM max(r.finished_at) - min(e.at)), 0.001))) FROM runs r JOIN events e ON e.id = r.event_id")"
 echo "load after: $(uptime)"
 python3 - "$fl" "$nr" "$n8" <<'PY'

@@ -41,17 +41,11 @@ load() { # prefix -> sum of events/s over every process
   cat "$BENCH_DATA"/load* | tr ' ' '\n' | awk -F= '$1=="events_per_s"{s+=$2} $1=="errors"{e+=$2} END{printf "events_per_s=%d errors=%d", s, e}'
   rm -f "$BENCH_DATA"/load*
 }
-settle() {
-  for _ in $(seq 240); do
-    [ "$(sql "SELECT count(*) FROM runs WHERE status IN ('running','waiting')")" = 0 ] && return
-    sleep 0.5
-  done
-}
 for n in 1 2 3; do
   while [ ${#ports[@]} -lt "$n" ]; do more; done
   sql "TRUNCATE runs, steps" >/dev/null
   echo "processes=$n $(load "P$n")"
-  settle
+  runs_settle
   echo "processes=$n $(sql "SELECT format('runs=%s runs_per_s=%s', count(*), round(count(*) / greatest(extract(epoch FROM max(r.finished_at) - min(e.at)), 0.001))) FROM runs r JOIN events e ON e.id = r.event_id")"
 done
 # Kill one of three under load.
@@ -59,7 +53,7 @@ sql "TRUNCATE runs, steps" >/dev/null
 before=$(sql "SELECT coalesce(max(id), 0) FROM events")
 (sleep $((secs / 2)); kill -9 "${pids[2]}") &
 echo "kill_one $(load K)"
-settle
+runs_settle
 sql "SELECT format('kill_one events=%s runs=%s finished=%s events_without_exactly_one_run=%s',
        (SELECT count(*) FROM events WHERE id > $before AND type = 'order.created'),
        (SELECT count(*) FROM runs), (SELECT count(*) FROM runs WHERE status = 'succeeded'),
