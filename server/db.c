@@ -648,7 +648,8 @@ static void conn_flush_queue(struct db *db) {
   }
 }
 
-void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data) {
+/* Sends b on c, or queues it while a connection is being established, or fails it. */
+static void submit(struct db *db, struct conn *c, struct db_batch *b, db_cb cb, void *data) {
   if (!b) {
     struct db_batch *empty = db_batch_new();
     if (!empty)
@@ -661,7 +662,6 @@ void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data) {
     fail_later(db, b);
     return;
   }
-  struct conn *c = pick(db);
   if (c) {
     if (send_batch(c, b) != 0) {
       fail_later(db, b);
@@ -676,6 +676,20 @@ void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data) {
     append(&db->queue_head, &db->queue_tail, b);
   else
     fail_later(db, b);
+}
+
+void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data) {
+  submit(db, db->closing ? NULL : pick(db), b, cb, data);
+}
+
+void db_submit_on(struct db *db, int *conn, struct db_batch *b, db_cb cb, void *data) {
+  struct conn *c = NULL;
+  if (!db->closing)
+    c = *conn >= 0 && *conn < db->size && db->conns[*conn].state == CONN_READY
+            ? &db->conns[*conn]
+            : pick(db);
+  *conn = c ? c->index : -1;
+  submit(db, c, b, cb, data);
 }
 
 void db_query(struct db *db, const char *name, const char *sql, int nparams,

@@ -4,7 +4,7 @@
  * run, keys repeated inside the request and from before; a request that touches one record
  * twice (event by event); a group of segments in which one run was cancelled meanwhile (the
  * others still commit); the runs of one request committed together; a queue that built up
- * behind a call, sent in two halves; plain patches, which
+ * behind a call, sent in two halves; a second call sent behind the first; plain patches, which
  * leave what the whole intake leaves; and the intake's json answer against its jsonb form. */
 #include <libpq-fe.h>
 #include <signal.h>
@@ -240,18 +240,29 @@ TEST_PG(intake_runs_of_one_request_commit_together) {
 
 /* Posts order.created of order <prefix><i> (of customer cust, if any) from a child process:
  * exits 0 when it got its 202. */
-static pid_t post_order_in_child(const char *prefix, int i, const char *cust) {
+/* POSTs body from a child process, which exits 0 when it was answered 202. */
+static pid_t post_in_child(const char *body) {
   pid_t pid = fork();
   if (pid != 0)
     return pid;
-  char body[200];
-  snprintf(body, sizeof body, "{\"type\":\"order.created\",\"data\":{\"id\":\"%s%d\"%s%s%s}}",
-           prefix, i, cust ? ",\"customer\":{\"id\":\"" : "", cust ? cust : "",
-           cust ? "\"}" : "");
   struct http_resp r;
   int ok = api_do(&P, "POST", "/api/events", body, &r) == 0 && r.status == 202;
   http_resp_free(&r);
   _exit(ok ? 0 : 1);
+}
+
+static pid_t post_order_in_child(const char *prefix, int i, const char *cust) {
+  char body[200];
+  snprintf(body, sizeof body, "{\"type\":\"order.created\",\"data\":{\"id\":\"%s%d\"%s%s%s}}",
+           prefix, i, cust ? ",\"customer\":{\"id\":\"" : "", cust ? cust : "",
+           cust ? "\"}" : "");
+  return post_in_child(body);
+}
+
+static void wait_child_ok(pid_t pid) {
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void wait_metric(const char *name, long long want) {
@@ -281,15 +292,66 @@ TEST_PG(intake_queue_behind_a_call_goes_in_two_halves) {
   wait_metric("flowd_intake_queued", QUEUED);
   PQclear(PQexec(c, "ROLLBACK"));
   PQfinish(c);
-  for (int i = 0; i <= QUEUED; i++) {
-    int st = 0;
-    waitpid(kids[i], &st, 0);
-    ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  }
+  for (int i = 0; i <= QUEUED; i++)
+    wait_child_ok(kids[i]);
   ASSERT_INT_EQ(metric_value(&P, "flowd_intake_calls_total") - calls, 3);
   ASSERT_INT_EQ(metric_value(&P, "flowd_intake_events_total") - events, QUEUED + 1);
   ASSERT_INT_EQ(metric_value(&P, "flowd_intake_queued"), 0);
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM records WHERE kind = 'order'"), QUEUED + 1);
+  stop();
+}
+
+/* Under heavy load a second call goes behind the one in flight, on its connection
+ * (server/intake.c): PostgreSQL starts it as soon as the first commits. Here the first call,
+ * which sets order X's status to "s1", waits before it touches anything: on the lock that
+ * the intake takes for its event's key, held here. A request of 70 events, one of which sets
+ * X's status to "s2", goes at once behind it. Had it gone on another connection, it would
+ * have updated X before the first call could, and X would end up in "s1". */
+TEST_PG(intake_second_call_goes_behind_the_first_on_its_connection) {
+  start();
+  event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"X\",\"status\":\"s0\"}}");
+  PGconn *c = PQconnectdb(test_pg_conninfo());
+  ASSERT_INT_EQ(PQstatus(c), CONNECTION_OK);
+  PQclear(PQexec(c, "BEGIN"));
+  /* the lock of key "k1" (schema/013_intake_json.sql: pg_advisory_xact_lock(74635, ...)) */
+  PGresult *lk = PQexec(c, "SELECT pg_advisory_xact_lock(74635, hashtext('k1'))");
+  ASSERT_INT_EQ(PQresultStatus(lk), PGRES_TUPLES_OK);
+  PQclear(lk);
+  long long calls = metric_value(&P, "flowd_intake_calls_total");
+  pid_t first = post_in_child("{\"type\":\"order.updated\",\"key\":\"k1\",\"data\":"
+                              "{\"id\":\"X\",\"status\":\"s1\"}}");
+  wait_metric("flowd_intake_calls_total", calls + 1);
+  enum { MANY = 70 };
+  char *body = malloc(MANY * 64 + 64);
+  size_t len = (size_t)sprintf(body, "[{\"type\":\"order.updated\",\"data\":{\"id\":\"X\","
+                                     "\"status\":\"s2\"}}");
+  for (int i = 1; i < MANY; i++)
+    len += (size_t)sprintf(body + len, ",{\"type\":\"order.created\",\"data\":{\"id\":"
+                                       "\"M%d\"}}", i);
+  sprintf(body + len, "]");
+  pid_t second = post_in_child(body);
+  free(body);
+  /* The second call is sent while the first still waits. */
+  wait_metric("flowd_intake_calls_total", calls + 2);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_intake_queued"), 0);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM records WHERE kind = 'order' AND id LIKE 'M%'"), 0);
+  PQclear(PQexec(c, "ROLLBACK"));
+  PQfinish(c);
+  wait_child_ok(first);
+  wait_child_ok(second);
+  ASSERT_INT_EQ(metric_value(&P, "flowd_intake_calls_total"), calls + 2);
+  ASSERT_INT_EQ(sql_num("SELECT count(*) FROM records WHERE kind = 'order' AND id LIKE 'M%'"),
+                MANY - 1);
+  char *now = sql_value(test_pg_conninfo(),
+                        "SELECT status FROM records WHERE kind = 'order' AND id = 'X'");
+  ASSERT_STR_EQ(now, "s2");
+  free(now);
+  char *chain = sql_value(test_pg_conninfo(),
+                          "SELECT string_agg((data->>'from') || '>' || (data->>'to'), ' ' "
+                          "ORDER BY id) FROM events WHERE type = 'order.status_changed' AND "
+                          "record_id = 'X' AND data->>'from' IS NOT NULL");
+  ASSERT_STR_EQ(chain, "s0>s1 s1>s2");
+  free(chain);
   stop();
 }
 
@@ -312,8 +374,9 @@ static void post_updates(struct flowd_proc *p, int who, int n) {
 }
 
 /* Events on one record are applied in the order of their ids even when several clients post
- * to it at once (one intake group is committed at a time: a second one in flight, for groups
- * that touch different records, was tried and measured slower: smaller groups). */
+ * to it at once (intake groups are committed one after the other, on one connection when two
+ * are in flight: two lanes side by side, for groups that touch different records, were tried
+ * and measured slower: smaller groups). */
 TEST_PG(intake_concurrent_requests_on_one_record_apply_in_event_order) {
   start();
   event_post(&P, "{\"type\":\"order.created\",\"data\":{\"id\":\"X\",\"status\":\"p0\"}}");
