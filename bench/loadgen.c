@@ -2,7 +2,7 @@
  * fast as they are accepted, and prints accepted events/s and p50/p99/max of the time to the
  * 202. One thread per connection, so the generator is not the bottleneck.
  *
- *   loadgen -p PORT -t TOKEN [-c CONNS] [-r RATE/s, 0 = max] [-d SECONDS] [-b BATCH]
+ *   loadgen -p PORT -t TOKEN [-c CONNS] [-r REQUESTS/s, 0 = max] [-d SECONDS] [-b BATCH]
  *           [-k KIND] [-s START_ID] [-x ID_PREFIX] [-P PATH] [-e EXPECTED_STATUS] [-o FILE]
  * -P and -e point it at another server's endpoint (a peer's HTTP-in node) with the same
  * bodies; an empty token sends no Authorization header.
@@ -83,7 +83,9 @@ static void *run(void *arg) {
   struct worker *w = arg;
   char req[65536], resp[16384], body[60000];
   int fd = connect_lo();
-  double per = rate > 0 ? conns / rate : 0, next = now_s();
+  /* At a fixed rate the connections take turns, evenly spaced: started in step, they would
+   * post in bursts of one request each. */
+  double per = rate > 0 ? conns / rate : 0, next = now_s() + per * w->id / conns;
   while (fd >= 0 && now_s() - t_start < duration) {
     if (per > 0) {
       double t = now_s();

@@ -2,9 +2,10 @@
 # ws_bench: the executor under load with and without N websocket clients (default 1,000: K=10
 # watch the flow under load, the rest are connected and idle), from bench/ws_watch.c.
 #
-#   bench/ws_bench.sh [N] [K] [SECONDS] [CONNS] [ROUNDS] [BATCH]
+#   bench/ws_bench.sh [N] [K] [SECONDS] [CONNS] [ROUNDS] [BATCH] [RATE]
 #
-# BATCH: events per request (default 1; 10 brings the executor near 5,000 events/s here).
+# BATCH: events per request (default 1). RATE: requests per second (default 0: as fast as
+# they are accepted); 5000 with BATCH 1 is the rate the websocket issue names.
 # On one flowd it alternates loadgen runs without and with the clients, ROUNDS times (default
 # 2), and ends with one more run without: on a shared machine, and with a database that grows
 # from run to run, one pair of runs says little; the interleaved runs average both out. The
@@ -21,6 +22,7 @@ secs=${3:-10}
 conns=${4:-32}
 rounds=${5:-2}
 batch=${6:-1}
+rate=${7:-0}
 . bench/lib.sh
 bench_start
 cmake --build build --target ws_watch >/dev/null
@@ -38,7 +40,8 @@ lag_max() {
 load() {
   local c0 c1 line
   c0=$(ticks "$BENCH_PID")
-  line=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -d "$secs" -b "$batch" -x "$1")
+  line=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" -b "$batch" \
+         -x "$1")
   c1=$(ticks "$BENCH_PID")
   echo "$line" | sed -E 's/.*events_per_s=([0-9]+).*/\1/' >> "$BENCH_DATA/eps.$2"
   echo "$line flowd_cpu_core=$(awk "BEGIN{printf \"%.2f\", ($c1 - $c0) / $tck / $secs}")"
