@@ -40,8 +40,8 @@ lag_max() {
 load() {
   local c0 c1 line
   c0=$(ticks "$BENCH_PID")
-  line=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" -b "$batch" \
-         -x "$1")
+  line=$(./build/loadgen -p "$BENCH_PORT" -t "$BENCH_TOKEN" -c "$conns" -r "$rate" -d "$secs" \
+         -b "$batch" -x "$1")
   c1=$(ticks "$BENCH_PID")
   echo "$line" | sed -E 's/.*events_per_s=([0-9]+).*/\1/' >> "$BENCH_DATA/eps.$2"
   echo "$line flowd_cpu_core=$(awk "BEGIN{printf \"%.2f\", ($c1 - $c0) / $tck / $secs}")"
