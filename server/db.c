@@ -682,7 +682,13 @@ void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data) {
   submit(db, db->closing ? NULL : pick(db), b, cb, data);
 }
 
-void db_submit_on(struct db *db, int *conn, struct db_batch *b, db_cb cb, void *data) {
+void db_query_on(struct db *db, int *conn, const char *name, const char *sql, int nparams,
+                 const char *const *params, db_cb cb, void *data) {
+  struct db_batch *b = db_batch_new();
+  if (b && db_batch_add(b, name, sql, nparams, params) != 0) {
+    batch_free(b);
+    b = NULL;
+  }
   struct conn *c = NULL;
   if (!db->closing)
     c = *conn >= 0 && *conn < db->size && db->conns[*conn].state == CONN_READY
@@ -694,12 +700,8 @@ void db_submit_on(struct db *db, int *conn, struct db_batch *b, db_cb cb, void *
 
 void db_query(struct db *db, const char *name, const char *sql, int nparams,
               const char *const *params, db_cb cb, void *data) {
-  struct db_batch *b = db_batch_new();
-  if (b && db_batch_add(b, name, sql, nparams, params) != 0) {
-    batch_free(b);
-    b = NULL;
-  }
-  db_submit(db, b, cb, data);
+  int any = -1;
+  db_query_on(db, &any, name, sql, nparams, params, cb, data);
 }
 
 int db_listen(struct db *db, const char *channel, db_notify_cb cb, void *data) {

@@ -69,13 +69,13 @@ int db_batch_copy(struct db_batch *dst, const struct db_batch *src);
  * soon after (never from inside db_submit). */
 void db_submit(struct db *db, struct db_batch *b, db_cb cb, void *data);
 
-/* Like db_submit, on connection *conn when it is up (batches on one connection run in order);
- * otherwise on the one db_submit picks, whose index is left in *conn (-1: none). */
-void db_submit_on(struct db *db, int *conn, struct db_batch *b, db_cb cb, void *data);
-
 /* Convenience: a batch of one statement. */
 void db_query(struct db *db, const char *name, const char *sql, int nparams,
               const char *const *params, db_cb cb, void *data);
+/* The same on connection *conn when it is up (batches on one connection run in order);
+ * otherwise on the one db_query would pick, whose index is left in *conn (-1: none). */
+void db_query_on(struct db *db, int *conn, const char *name, const char *sql, int nparams,
+                 const char *const *params, db_cb cb, void *data);
 
 /* LISTENs on channel on one dedicated connection (re-established after reconnects). */
 int db_listen(struct db *db, const char *channel, db_notify_cb cb, void *data);

@@ -37,7 +37,7 @@ static struct {
   struct waiter *head, *tail; /* queued, not yet sent */
   int queued;
   int in_flight; /* calls sent and not answered: 0, 1 or 2 */
-  int conn;      /* the connection of the calls in flight (db_submit_on), -1 before one */
+  int conn;      /* the connection of the calls in flight (db_query_on), -1 before one */
   unsigned long long calls, events; /* intake calls sent, and the events they carried */
 } I;
 
@@ -304,21 +304,18 @@ static void send_next(int max_events) {
   const char *params[6] = {text, exec_owner(), cause ? cause_s : NULL, depth_s, max_s, lease_s};
   I.calls++;
   I.events += (unsigned long long)g->nevents;
-  struct db_batch *b = db_batch_new();
-  if (b && db_batch_add(b, set_based ? "intake_json" : "intake",
-                        set_based ? "SELECT flowd_intake_json($1::jsonb, $2, $3::bigint, $4::int, "
-                                    "$5::int, $6::int)"
-                                  : "SELECT flowd_intake($1::jsonb, $2, $3::bigint, $4::int, "
-                                    "$5::int, $6::int)",
-                        6, params) != 0) {
-    db_batch_free(b);
-    b = NULL;
-  }
   /* A call alone goes on the least busy connection; a second, behind the first. */
   if (I.in_flight == 0)
     I.conn = -1;
   I.in_flight++;
-  db_submit_on(I.srv->db, &I.conn, b, group_done, g);
+  if (set_based)
+    db_query_on(I.srv->db, &I.conn, "intake_json",
+                "SELECT flowd_intake_json($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)",
+                6, params, group_done, g);
+  else
+    db_query_on(I.srv->db, &I.conn, "intake",
+                "SELECT flowd_intake($1::jsonb, $2, $3::bigint, $4::int, $5::int, $6::int)", 6,
+                params, group_done, g);
   free(text);
 }
 

@@ -536,23 +536,20 @@ int ws_init(struct server *srv) {
   return 0;
 }
 
-int ws_wanted(const char *topic) {
-  if (!W.ready || W.closing || !topic)
-    return 0;
-  if (ws_topic_subscribers(topic) || ws_peers_sending())
+/* Whether a message goes anywhere, given whether some subscriber here wants it; when not, it
+ * counts as withheld. */
+static int reaches(int here) {
+  if (here || ws_peers_sending())
     return 1;
   ws_peers_withhold();
   return 0;
 }
 
-int ws_wanted_any(void) {
-  if (!W.ready || W.closing)
-    return 0;
-  if (ws_topics_count() > 0 || ws_peers_sending())
-    return 1;
-  ws_peers_withhold();
-  return 0;
+int ws_wanted(const char *topic) {
+  return W.ready && !W.closing && topic && reaches(ws_topic_subscribers(topic) != NULL);
 }
+
+int ws_wanted_any(void) { return W.ready && !W.closing && reaches(ws_topics_count() > 0); }
 
 void ws_publish(const char *topic, const char *type, cJSON *msg) {
   /* Most run:<id> topics have no subscriber anywhere: then there is nothing to render. */

@@ -389,11 +389,8 @@ TEST_PG(intake_concurrent_requests_on_one_record_apply_in_event_order) {
       _exit(0);
     }
   }
-  for (int k = 0; k < POSTERS; k++) {
-    int st = 0;
-    waitpid(kids[k], &st, 0);
-    ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  }
+  for (int k = 0; k < POSTERS; k++)
+    wait_child_ok(kids[k]);
   ASSERT_INT_EQ(sql_num("SELECT count(*) FROM events WHERE type = 'order.updated' AND "
                         "record_id = 'X'"), POSTERS * EACH);
   /* The record holds what the last event (by id) said, and the status changes chain up. */
